@@ -1,0 +1,98 @@
+//! Why an operation failed, worded for the `Reason` CloudFormation shows in the stack events.
+
+use std::time::Duration;
+
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::properties::PropertyError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Properties(#[from] PropertyError),
+    #[error("malformed request: {0}")]
+    Request(String),
+    #[error(
+        "cannot assume role {role_arn} (denied for {waited_s} s: {message}); its trust policy must allow sts:AssumeRole for this function's role, and the function's role needs sts:AssumeRole on it",
+        waited_s = waited.as_secs()
+    )]
+    AssumeRoleDenied {
+        role_arn: String,
+        waited: Duration,
+        message: String,
+    },
+    #[error("{action} on {target} failed: {detail}")]
+    Aws {
+        action: &'static str,
+        target: String,
+        detail: String,
+        /// The AWS error code, for the predicates that classify errors.
+        code: Option<String>,
+    },
+    #[error(
+        "ecs:{action} succeeded but the effective {setting_name} for {principal_arn} is `{actual}`, not `{expected}`; check for an account default or SCP that overrides it"
+    )]
+    NotEffective {
+        action: &'static str,
+        setting_name: String,
+        principal_arn: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "physical resource id is {0} bytes, over CloudFormation's 1024; use a shorter role path"
+    )]
+    PhysicalIdTooLong(usize),
+}
+
+impl Error {
+    /// Wraps an SDK error with what was being done and on what.
+    pub fn aws<E, R>(action: &'static str, target: impl Into<String>, err: SdkError<E, R>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = err.code().map(str::to_owned);
+        let detail = match (err.code(), err.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => DisplayErrorContext(&err).to_string(),
+        };
+        Error::Aws {
+            action,
+            target: target.into(),
+            detail,
+            code,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// IAM denies `AssumeRole` for a role that is not there yet (propagation) or no longer there.
+pub fn is_access_denied(code: Option<&str>) -> bool {
+    matches!(code, Some("AccessDenied" | "AccessDeniedException"))
+}
+
+/// ECS has nothing to delete: the principal never had a setting of its own.
+pub fn is_setting_gone(err: &Error) -> bool {
+    match err {
+        Error::Aws { code, detail, .. } => {
+            matches!(code.as_deref(), Some("ResourceNotFoundException"))
+                || (matches!(
+                    code.as_deref(),
+                    Some("InvalidParameterException" | "ClientException")
+                ) && {
+                    // ECS says so only in the message; the wording differs between setting types.
+                    let d = detail.to_ascii_lowercase();
+                    d.contains("not found") || d.contains("does not exist")
+                })
+        }
+        _ => false,
+    }
+}
