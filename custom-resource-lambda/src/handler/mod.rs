@@ -33,7 +33,7 @@ pub struct Progress(Arc<Mutex<String>>);
 impl Progress {
     pub fn set(&self, step: impl Into<String>) {
         let step = step.into();
-        tracing::info!(step = %step);
+        tracing::info!("{step}");
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = step;
     }
     pub fn get(&self) -> String {
