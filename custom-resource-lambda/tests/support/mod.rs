@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod lambda;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,8 @@ pub struct Request {
     /// Header names lowercased; repeated headers are joined with `, `.
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
+    /// When the request had been read in full.
+    pub at: tokio::time::Instant,
 }
 
 impl Request {
@@ -171,6 +175,7 @@ async fn serve(
             target,
             headers,
             body,
+            at: tokio::time::Instant::now(),
         };
         let reply = handler(&request);
         recorded.lock().unwrap().push(request);
@@ -188,9 +193,11 @@ async fn serve(
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
+                // One write: head and body in two would meet Nagle and delayed ACKs (40 ms).
+                let mut bytes = head.into_bytes();
+                bytes.extend_from_slice(&body);
                 let socket = reader.get_mut();
-                socket.write_all(head.as_bytes()).await?;
-                socket.write_all(&body).await?;
+                socket.write_all(&bytes).await?;
                 socket.flush().await?;
             }
         }
