@@ -22,7 +22,6 @@ import subprocess
 import termios
 import threading
 import time
-import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from pathlib import Path
@@ -303,6 +302,3 @@ class HostRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     def load(self, *args, **kwargs):
         return HostRuntimeExecutor
 
-
-def new_request_id() -> str:
-    return str(uuid.uuid4())
