@@ -1,0 +1,122 @@
+"""CloudFormation resource providers for `AWS::EC2::LaunchTemplate` and
+`AWS::AutoScaling::AutoScalingGroup`, backed by moto (EC2 and `autoscaling:enitrunk`).
+
+Ref and GetAtt follow the CloudFormation reference: LaunchTemplate → LaunchTemplateId /
+LaunchTemplateId, LatestVersionNumber, DefaultVersionNumber; AutoScalingGroup → its name.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
+
+from enitrunk_localstack.cfn_common import as_int, generated_name, plugin, success
+
+
+class LaunchTemplateProvider(ResourceProvider[dict]):
+    SCHEMA = {
+        "typeName": "AWS::EC2::LaunchTemplate",
+        "primaryIdentifier": ["/properties/LaunchTemplateId"],
+        "createOnlyProperties": ["/properties/LaunchTemplateName", "/properties/TagSpecifications"],
+        "readOnlyProperties": [
+            "/properties/LaunchTemplateId", "/properties/LatestVersionNumber", "/properties/DefaultVersionNumber",
+        ],
+    }
+
+    def create(self, request: ResourceRequest[dict]):
+        props = dict(request.desired_state)
+        props.setdefault("LaunchTemplateName", generated_name(request, 128))
+        kwargs = {"LaunchTemplateName": props["LaunchTemplateName"], "LaunchTemplateData": props.get("LaunchTemplateData") or {}}
+        if props.get("VersionDescription"):
+            kwargs["VersionDescription"] = props["VersionDescription"]
+        if props.get("TagSpecifications"):
+            kwargs["TagSpecifications"] = props["TagSpecifications"]
+        lt = request.aws_client_factory.ec2.create_launch_template(**kwargs)["LaunchTemplate"]
+        props["LaunchTemplateId"] = lt["LaunchTemplateId"]
+        props["LatestVersionNumber"] = str(lt["LatestVersionNumber"])
+        props["DefaultVersionNumber"] = str(lt["DefaultVersionNumber"])
+        return success(props)
+
+    def update(self, request: ResourceRequest[dict]):
+        # CloudFormation creates a new version and makes it the default.
+        prev = request.previous_state
+        props = {**request.desired_state, "LaunchTemplateName": prev["LaunchTemplateName"], "LaunchTemplateId": prev["LaunchTemplateId"]}
+        ec2 = request.aws_client_factory.ec2
+        version = ec2.create_launch_template_version(
+            LaunchTemplateId=prev["LaunchTemplateId"], LaunchTemplateData=props.get("LaunchTemplateData") or {}
+        )["LaunchTemplateVersion"]["VersionNumber"]
+        ec2.modify_launch_template(LaunchTemplateId=prev["LaunchTemplateId"], DefaultVersion=str(version))
+        props["LatestVersionNumber"] = props["DefaultVersionNumber"] = str(version)
+        return success(props)
+
+    def delete(self, request: ResourceRequest[dict]):
+        try:
+            request.aws_client_factory.ec2.delete_launch_template(LaunchTemplateId=request.desired_state["LaunchTemplateId"])
+        except ClientError as e:
+            if "NotFound" not in e.response["Error"]["Code"]:
+                raise
+        return success({})
+
+
+class AutoScalingGroupProvider(ResourceProvider[dict]):
+    SCHEMA = {
+        "typeName": "AWS::AutoScaling::AutoScalingGroup",
+        "primaryIdentifier": ["/properties/AutoScalingGroupName"],
+        "createOnlyProperties": ["/properties/AutoScalingGroupName", "/properties/InstanceId"],
+    }
+
+    @staticmethod
+    def _kwargs(props: dict) -> dict:
+        kwargs: dict = {}
+        for key in ("MinSize", "MaxSize", "DesiredCapacity", "DefaultCooldown", "HealthCheckGracePeriod"):
+            if props.get(key) is not None:
+                kwargs[key] = as_int(props[key])
+        for key in ("HealthCheckType", "NewInstancesProtectedFromScaleIn", "CapacityRebalance",
+                    "TerminationPolicies", "AvailabilityZones", "MixedInstancesPolicy", "LaunchConfigurationName"):
+            if props.get(key) is not None:
+                kwargs[key] = props[key]
+        if props.get("LaunchTemplate"):
+            lt = dict(props["LaunchTemplate"])
+            if "Version" in lt:
+                lt["Version"] = str(lt["Version"])
+            kwargs["LaunchTemplate"] = lt
+        if props.get("VPCZoneIdentifier"):
+            # A list in the template, a comma-separated string in the API.
+            zones = props["VPCZoneIdentifier"]
+            kwargs["VPCZoneIdentifier"] = ",".join(zones) if isinstance(zones, list) else zones
+        return kwargs
+
+    def create(self, request: ResourceRequest[dict]):
+        props = dict(request.desired_state)
+        props.setdefault("AutoScalingGroupName", generated_name(request))
+        kwargs = self._kwargs(props)
+        kwargs["AutoScalingGroupName"] = props["AutoScalingGroupName"]
+        if props.get("Tags"):
+            kwargs["Tags"] = [
+                {"Key": t["Key"], "Value": t["Value"], "PropagateAtLaunch": str(t.get("PropagateAtLaunch", "false")).lower() == "true"}
+                for t in props["Tags"]
+            ]
+        request.aws_client_factory.autoscaling.create_auto_scaling_group(**kwargs)
+        return success(props)
+
+    def update(self, request: ResourceRequest[dict]):
+        props = {**request.desired_state, "AutoScalingGroupName": request.previous_state["AutoScalingGroupName"]}
+        kwargs = self._kwargs(props)
+        kwargs.pop("TerminationPolicies", None)
+        request.aws_client_factory.autoscaling.update_auto_scaling_group(AutoScalingGroupName=props["AutoScalingGroupName"], **kwargs)
+        return success(props)
+
+    def delete(self, request: ResourceRequest[dict]):
+        try:
+            request.aws_client_factory.autoscaling.delete_auto_scaling_group(
+                AutoScalingGroupName=request.desired_state["AutoScalingGroupName"], ForceDelete=True
+            )
+        except ClientError as e:
+            if "not found" not in str(e).lower() and e.response["Error"]["Code"] != "ValidationError":
+                raise
+        return success({})
+
+
+LaunchTemplatePlugin = plugin("AWS::EC2::LaunchTemplate", LaunchTemplateProvider)
+AutoScalingGroupPlugin = plugin("AWS::AutoScaling::AutoScalingGroup", AutoScalingGroupProvider)

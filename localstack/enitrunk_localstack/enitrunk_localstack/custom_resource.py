@@ -1,0 +1,286 @@
+"""CloudFormation custom resources (`Custom::*`, `AWS::CloudFormation::CustomResource`).
+
+LocalStack 4.13.1 community has no provider for them: its CloudFormation engine (v2, the
+default) maps every `Custom::*` type to the plugin named `AWS::CloudFormation::CustomResource` in
+the `localstack.cloudformation.resource_providers` namespace and finds none. This provider speaks
+the protocol as CloudFormation does
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref.html):
+
+- the request carries a pre-signed S3 `ResponseURL` (PUT, SigV4 query auth, 2 h) to an object in
+  a bucket of LocalStack's internal account, so the function answers with a plain HTTP PUT;
+- the function (the `ServiceToken` Lambda ARN) is invoked asynchronously (`Event`);
+- CloudFormation then waits for the response object, up to `ServiceTimeout` seconds
+  (1-3600, default 3600), polling with a short backoff rather than fixed one-second sleeps;
+- `ResourceProperties` values are passed as strings, as CloudFormation does;
+- `FAILED` fails the resource with the function's `Reason`; `SUCCESS` gives the physical id
+  (`!Ref`) and `Data` (`Fn::GetAtt`).
+
+The resource model kept by the engine holds the `Data` keys at top level (the engine resolves
+`Fn::GetAtt X.Key` from the model), the physical id, and the properties the function last
+succeeded with, which become `OldResourceProperties` on Update and the properties of a Delete.
+A changed physical id on Update is a replacement: `cfn_engine_patch` sends the Delete for the old id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from localstack import config
+from localstack.aws.connect import connect_to
+from localstack.constants import INTERNAL_AWS_SECRET_ACCESS_KEY
+from localstack.services.cloudformation.resource_provider import (
+    CloudFormationResourceProviderPlugin,
+    OperationStatus,
+    ProgressEvent,
+    ResourceProvider,
+    ResourceRequest,
+)
+
+LOG = logging.getLogger(__name__)
+
+# Keys of the resource model that are not `Data`; the prefix keeps them apart from Data keys.
+PHYSICAL_ID = "PhysicalResourceId"
+PROPERTIES = "Enitrunk::ResourceProperties"
+
+DEFAULT_SERVICE_TIMEOUT_S = 3600
+MAX_RESPONSE_BYTES = 4096
+MAX_PHYSICAL_ID_BYTES = 1024
+PRESIGN_EXPIRY_S = 7200
+
+
+def stringify(value):
+    """CloudFormation hands custom resources every scalar property as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: stringify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [stringify(v) for v in value]
+    return value
+
+
+def service_timeout(properties: dict) -> int:
+    raw = properties.get("ServiceTimeout")
+    if raw is None or raw == "":
+        return DEFAULT_SERVICE_TIMEOUT_S
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise ValueError(f"ServiceTimeout must be an integer between 1 and 3600, got {raw!r}") from None
+    if not 1 <= value <= 3600:
+        raise ValueError(f"ServiceTimeout must be between 1 and 3600 seconds, got {value}")
+    return value
+
+
+def response_bucket(region: str) -> str:
+    return f"cloudformation-custom-resource-response-{region}"
+
+
+class ResponseChannel:
+    """The S3 object a function answers into, and the pre-signed URL it PUTs to."""
+
+    def __init__(self, region: str, stack_id: str, logical_id: str, request_id: str):
+        self.region = region
+        self.bucket = response_bucket(region)
+        self.key = f"{quote(stack_id, safe='')}|{logical_id}|{request_id}"
+        self._s3 = connect_to(
+            aws_access_key_id=config.INTERNAL_RESOURCE_ACCOUNT,
+            aws_secret_access_key=INTERNAL_AWS_SECRET_ACCESS_KEY,
+            region_name=region,
+        ).s3
+
+    def ensure_bucket(self) -> None:
+        kwargs = {"Bucket": self.bucket}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            self._s3.create_bucket(**kwargs)
+        except ClientError as e:
+            if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+
+    def presigned_put_url(self) -> str:
+        # Signed like AWS's (SigV4 query parameters), for the address functions reach LocalStack at.
+        client = boto3.client(
+            "s3",
+            region_name=self.region,
+            endpoint_url=config.external_service_url(),
+            aws_access_key_id=config.INTERNAL_RESOURCE_ACCOUNT,
+            aws_secret_access_key=INTERNAL_AWS_SECRET_ACCESS_KEY,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+        return client.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": self.key}, ExpiresIn=PRESIGN_EXPIRY_S
+        )
+
+    def wait(self, timeout_s: float) -> bytes | None:
+        """The response body, or None after `timeout_s`. Backoff 20 ms → 500 ms."""
+        deadline = time.monotonic() + timeout_s
+        delay = 0.02
+        while True:
+            try:
+                obj = self._s3.get_object(Bucket=self.bucket, Key=self.key)
+                body = obj["Body"].read()
+                self._s3.delete_object(Bucket=self.bucket, Key=self.key)
+                return body
+            except ClientError as e:
+                if e.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                    raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 1.5, 0.5)
+
+
+class CustomResourceProvider(ResourceProvider[dict]):
+    SCHEMA = {
+        "typeName": "AWS::CloudFormation::CustomResource",
+        "properties": {"ServiceToken": {"type": "string"}, "ServiceTimeout": {"type": "string"}},
+        "required": ["ServiceToken"],
+        # Replacement is the function's decision (a new PhysicalResourceId), never the engine's.
+        "createOnlyProperties": [],
+        "primaryIdentifier": [f"/properties/{PHYSICAL_ID}"],
+        "readOnlyProperties": [f"/properties/{PHYSICAL_ID}"],
+    }
+
+    def create(self, request: ResourceRequest[dict]) -> ProgressEvent[dict]:
+        props = request.desired_state or {}
+        return self._run(request, "Create", props, old_props=None, physical_id=None)
+
+    def update(self, request: ResourceRequest[dict]) -> ProgressEvent[dict]:
+        model = request.previous_state or {}
+        return self._run(
+            request,
+            "Update",
+            request.desired_state or {},
+            old_props=model.get(PROPERTIES, {}),
+            physical_id=model.get(PHYSICAL_ID),
+        )
+
+    def delete(self, request: ResourceRequest[dict]) -> ProgressEvent[dict]:
+        model = request.desired_state or {}
+        physical_id = model.get(PHYSICAL_ID)
+        props = model.get(PROPERTIES)
+        if physical_id is None or props is None:
+            # Nothing was ever created for this resource (its Create never succeeded).
+            return ProgressEvent(OperationStatus.SUCCESS, resource_model={})
+        return self._run(request, "Delete", props, old_props=None, physical_id=physical_id)
+
+    # ----------------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        request: ResourceRequest[dict],
+        request_type: str,
+        props: dict,
+        old_props: dict | None,
+        physical_id: str | None,
+    ) -> ProgressEvent[dict]:
+        def failed(message: str) -> ProgressEvent[dict]:
+            # A failed Update/Delete leaves the resource as it was.
+            return ProgressEvent(OperationStatus.FAILED, resource_model=request.previous_state or {}, message=message)
+
+        token = props.get("ServiceToken")
+        if not token:
+            return failed("Property ServiceToken cannot be empty.")
+        if ":lambda:" not in str(token):
+            return failed(f"ServiceToken {token} is not a Lambda function ARN; only Lambda-backed custom resources are supported.")
+        try:
+            timeout_s = service_timeout(props)
+        except ValueError as e:
+            return failed(str(e))
+
+        request_id = str(uuid.uuid4())
+        channel = ResponseChannel(request.region_name, request.stack_id, request.logical_resource_id, request_id)
+        channel.ensure_bucket()
+        event = {
+            "RequestType": request_type,
+            "ServiceToken": token,
+            "ResponseURL": channel.presigned_put_url(),
+            "StackId": request.stack_id,
+            "RequestId": request_id,
+            "LogicalResourceId": request.logical_resource_id,
+            "ResourceType": request.resource_type,
+            "ResourceProperties": stringify(props),
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old_props is not None:
+            event["OldResourceProperties"] = stringify(old_props)
+        # ResponseURL is a bearer credential: log only what identifies the request.
+        LOG.info(
+            "custom resource %s %s (%s) request %s -> %s",
+            request_type,
+            request.logical_resource_id,
+            request.resource_type,
+            request_id,
+            token,
+        )
+        try:
+            request.aws_client_factory.lambda_.invoke(
+                FunctionName=token, InvocationType="Event", Payload=json.dumps(event).encode()
+            )
+        except ClientError as e:
+            return failed(f"Failed to invoke {token}: {e.response['Error'].get('Message', e)}")
+
+        body = channel.wait(timeout_s)
+        if body is None:
+            return failed(
+                "CloudFormation did not receive a response from your Custom Resource. "
+                f"Please check your logs for requestId [{request_id}]."
+            )
+        return self._interpret(request, request_type, props, physical_id, request_id, body, failed)
+
+    def _interpret(self, request, request_type, props, physical_id, request_id, body: bytes, failed):
+        if len(body) > MAX_RESPONSE_BYTES:
+            return failed("Response object is too long.")
+        try:
+            response = json.loads(body)
+            if not isinstance(response, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return failed(f"Invalid response object: the body is not a JSON object (RequestId: {request_id}).")
+        status = response.get("Status")
+        if response.get("RequestId") not in (None, request_id):
+            return failed(f"Invalid response object: RequestId does not match {request_id}.")
+        if status == "FAILED":
+            reason = response.get("Reason") or "See the details in CloudWatch Log Stream"
+            return failed(
+                f"Received response status [FAILED] from custom resource. Message returned: {reason} "
+                f"(RequestId: {request_id})"
+            )
+        if status != "SUCCESS":
+            return failed(f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r}.")
+        new_id = response.get("PhysicalResourceId")
+        if not isinstance(new_id, str) or not new_id:
+            return failed("Invalid PhysicalResourceId")
+        if len(new_id.encode()) > MAX_PHYSICAL_ID_BYTES:
+            return failed("Invalid PhysicalResourceId: longer than 1 KB.")
+        data = response.get("Data") or {}
+        if not isinstance(data, dict):
+            return failed("Invalid response object: Data must be a JSON object.")
+        if request_type == "Delete":
+            return ProgressEvent(OperationStatus.SUCCESS, resource_model={})
+        model = {**data, PHYSICAL_ID: new_id, PROPERTIES: props}
+        return ProgressEvent(OperationStatus.SUCCESS, resource_model=model)
+
+
+class CustomResourceProviderPlugin(CloudFormationResourceProviderPlugin):
+    name = "AWS::CloudFormation::CustomResource"
+
+    def __init__(self):
+        self.factory: type[ResourceProvider] | None = None
+
+    def load(self):
+        self.factory = CustomResourceProvider

@@ -1,0 +1,163 @@
+"""Service providers `ecs:enitrunk` and `autoscaling:enitrunk` (moto-backed).
+
+LocalStack community ships neither ECS nor Auto Scaling. It selects a service's provider by
+plugin name `<api>:<provider>` in the `localstack.aws.provider` namespace, chosen with
+`PROVIDER_OVERRIDE_<API>=<provider>`; `localstack/run` sets `PROVIDER_OVERRIDE_ECS=enitrunk` and
+`PROVIDER_OVERRIDE_AUTOSCALING=enitrunk`. Operations this module does not handle go to moto.
+(LocalStack's `MotoFallbackDispatcher` only wraps operations of a generated API class, which
+community has for neither service, so `moto_dispatch_table` routes every other operation of the
+botocore service model to moto.)
+
+ECS account settings are not moto's (moto keeps one value per account, ignoring the principal):
+they live in `account_settings.AccountSettings`, keyed by the calling principal, which is resolved
+from the request's access key through moto's STS assumed-role records and IAM users.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from localstack.aws.api import CommonServiceException, RequestContext, handler
+from localstack.services.plugins import Service, aws_provider
+from localstack.state import StateVisitor
+from localstack.utils.aws.request_context import extract_access_key_id_from_auth_header
+
+from enitrunk_localstack.account_settings import AccountSettings, InvalidParameter, root_arn
+
+LOG = logging.getLogger(__name__)
+
+
+class InvalidParameterException(CommonServiceException):
+    def __init__(self, message: str):
+        super().__init__("InvalidParameterException", message, status_code=400, sender_fault=True)
+
+
+def caller_principal(context: RequestContext) -> str:
+    """The IAM principal whose credentials signed the request.
+
+    An assumed-role session (`arn:aws:sts::ACCT:assumed-role/NAME/SESSION`) acts as its role
+    `arn:aws:iam::ACCT:role/NAME` for ECS account settings; IAM users as themselves; anything
+    else (LocalStack's `test` credentials, the account id as key) is the account root.
+    """
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    partition = context.partition or "aws"
+    access_key = extract_access_key_id_from_auth_header(context.request.headers)
+    if access_key:
+        accounts = [context.account_id] + [a for a in list(sts_backends.keys()) if a != context.account_id]
+        for account in accounts:
+            try:
+                backend = sts_backends[account][partition]
+            except KeyError:
+                continue
+            role = backend.get_assumed_role_from_access_key(access_key)
+            if role is not None:
+                return role.role_arn
+        user = iam_backends[context.account_id][partition].get_user_from_access_key_id(access_key)
+        if user is not None:
+            return user.arn
+    return root_arn(context.account_id, partition)
+
+
+class EcsProvider:
+    """ECS: account settings here, everything else in moto."""
+
+    service = "ecs"
+
+    def __init__(self) -> None:
+        self._settings: dict[tuple[str, str], AccountSettings] = {}
+        self._lock = threading.Lock()
+
+    def accept_state_visitor(self, visitor: StateVisitor):
+        from moto.ecs.models import ecs_backends
+
+        visitor.visit(ecs_backends)
+
+    def settings(self, context: RequestContext) -> AccountSettings:
+        key = (context.account_id, context.region)
+        with self._lock:
+            if key not in self._settings:
+                self._settings[key] = AccountSettings(context.account_id, context.partition or "aws")
+            return self._settings[key]
+
+    @handler("PutAccountSetting", expand=False)
+    def put_account_setting(self, context: RequestContext, request: dict) -> dict:
+        caller = caller_principal(context)
+        try:
+            s = self.settings(context).put(caller, request.get("name"), request.get("value"), request.get("principalArn"))
+        except InvalidParameter as e:
+            raise InvalidParameterException(str(e)) from None
+        LOG.debug("ecs PutAccountSetting %s=%s for %s (caller %s)", s["name"], s["value"], s["principalArn"], caller)
+        return {"setting": _wire(s)}
+
+    @handler("PutAccountSettingDefault", expand=False)
+    def put_account_setting_default(self, context: RequestContext, request: dict) -> dict:
+        try:
+            s = self.settings(context).put_default(request.get("name"), request.get("value"))
+        except InvalidParameter as e:
+            raise InvalidParameterException(str(e)) from None
+        return {"setting": _wire(s)}
+
+    @handler("DeleteAccountSetting", expand=False)
+    def delete_account_setting(self, context: RequestContext, request: dict) -> dict:
+        caller = caller_principal(context)
+        try:
+            s = self.settings(context).delete(caller, request.get("name"), request.get("principalArn"))
+        except InvalidParameter as e:
+            raise InvalidParameterException(str(e)) from None
+        return {"setting": _wire(s)}
+
+    @handler("ListAccountSettings", expand=False)
+    def list_account_settings(self, context: RequestContext, request: dict) -> dict:
+        caller = caller_principal(context)
+        try:
+            settings = self.settings(context).list(
+                caller,
+                name=request.get("name"),
+                value=request.get("value"),
+                principal_arn=request.get("principalArn"),
+                effective_settings=bool(request.get("effectiveSettings", False)),
+            )
+        except InvalidParameter as e:
+            raise InvalidParameterException(str(e)) from None
+        # Pagination: the full list is at most a dozen entries, far below the API's page size.
+        return {"settings": [_wire(s) for s in settings]}
+
+
+def _wire(s: dict) -> dict:
+    return {"name": s["name"], "value": s["value"], "principalArn": s["principalArn"], "type": s["type"]}
+
+
+class AutoScalingProvider:
+    """Auto Scaling, entirely moto's (community LocalStack has no provider for it)."""
+
+    service = "autoscaling"
+
+    def accept_state_visitor(self, visitor: StateVisitor):
+        from moto.autoscaling.models import autoscaling_backends
+
+        visitor.visit(autoscaling_backends)
+
+
+def moto_dispatch_table(provider) -> dict:
+    """The provider's @handler operations, and moto for every other operation of the service."""
+    from localstack.aws.skeleton import create_dispatch_table
+    from localstack.aws.spec import load_service
+    from localstack.services.moto import _proxy_moto
+
+    table = create_dispatch_table(provider)
+    for operation in load_service(provider.service).operation_names:
+        table.setdefault(operation, _proxy_moto)
+    return table
+
+
+@aws_provider(api="ecs", name="enitrunk")
+def ecs():
+    return Service.for_provider(EcsProvider(), dispatch_table_factory=moto_dispatch_table)
+
+
+@aws_provider(api="autoscaling", name="enitrunk")
+def autoscaling():
+    return Service.for_provider(AutoScalingProvider(), dispatch_table_factory=moto_dispatch_table)

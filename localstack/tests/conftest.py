@@ -1,0 +1,105 @@
+"""Shared fixtures: boto3 clients for the LocalStack that `localstack/run test` started.
+
+The endpoint comes from ENITRUNK_LOCALSTACK_ENDPOINT (default http://127.0.0.1:4566). Tests that
+need LocalStack fail with a clear message when it does not answer.
+"""
+
+import io
+import json
+import os
+import sys
+import urllib.request
+import uuid
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+ENDPOINT = os.environ.get("ENITRUNK_LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
+REGION = "us-east-1"
+FUNCTIONS = Path(__file__).parent / "functions"
+
+# Lets `import enitrunk_localstack...` work for the pure-logic tests even without the install.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "enitrunk_localstack"))
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    try:
+        with urllib.request.urlopen(f"{ENDPOINT}/_localstack/health", timeout=5) as r:
+            r.read()
+    except OSError as e:
+        pytest.fail(f"LocalStack does not answer at {ENDPOINT} ({e}); start it with `localstack/run start`")
+    return ENDPOINT
+
+
+@pytest.fixture(scope="session")
+def client(endpoint):
+    def make(service, credentials=None):
+        creds = credentials or {"AccessKeyId": "test", "SecretAccessKey": "test"}
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds.get("SessionToken"),
+        )
+
+    return make
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def trust_policy(*principals):
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": p, "Action": "sts:AssumeRole"} for p in principals],
+        }
+    )
+
+
+@pytest.fixture
+def role(client):
+    """A new IAM role that Lambda and EC2 may assume."""
+    iam = client("iam")
+    name = unique("role")
+    arn = iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=trust_policy({"Service": "lambda.amazonaws.com"}, {"Service": "ec2.amazonaws.com"}),
+    )["Role"]["Arn"]
+    return arn
+
+
+def bootstrap_zip(script: Path | None = None, binary: Path | None = None) -> bytes:
+    """A deployment package whose `bootstrap` is a Python script (run by this venv's Python) or a binary."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o100755 << 16
+        if binary is not None:
+            z.writestr(info, binary.read_bytes())
+        else:
+            z.writestr(info, f"#!{sys.executable}\n" + script.read_text())
+    return buf.getvalue()
+
+
+def create_function(client, role_arn, package: bytes, timeout=10, env=None, name=None):
+    lam = client("lambda")
+    name = name or unique("fn")
+    lam.create_function(
+        FunctionName=name,
+        Runtime="provided.al2023",
+        Role=role_arn,
+        Handler="bootstrap",
+        Code={"ZipFile": package},
+        Timeout=timeout,
+        MemorySize=128,
+        Environment={"Variables": env or {}},
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
+    return name

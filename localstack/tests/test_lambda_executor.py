@@ -1,0 +1,81 @@
+"""The enitrunk-host executor through LocalStack's Lambda API: a real `bootstrap` process."""
+
+import json
+import time
+
+from conftest import FUNCTIONS, bootstrap_zip, create_function
+
+
+def invoke(lam, name, payload):
+    r = lam.invoke(FunctionName=name, Payload=json.dumps(payload).encode())
+    return r, json.loads(r["Payload"].read() or b"null")
+
+
+def test_runs_bootstrap_with_lambda_environment(client, role):
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"), env={"MY_VAR": "x"})
+    r, body = invoke(client("lambda"), name, {"op": "echo", "n": 1})
+    assert "FunctionError" not in r
+    assert body["event"] == {"op": "echo", "n": 1}
+    env = body["env"]
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert env["AWS_REGION"] == "us-east-1"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
+    assert env["AWS_LAMBDA_LOG_STREAM_NAME"]
+    assert env["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
+    assert env["MY_VAR"] == "x"
+    assert env["has_credentials"] is True
+    assert body["headers"]["Lambda-Runtime-Invoked-Function-Arn"].endswith(f":function:{name}")
+    assert int(body["headers"]["Lambda-Runtime-Deadline-Ms"]) > time.time() * 1000
+    assert body["headers"]["Lambda-Runtime-Trace-Id"].startswith("Root=")
+    # The environment is kept warm: a second invocation reaches the same process.
+    _, again = invoke(client("lambda"), name, {"op": "echo"})
+    assert again["pid"] == body["pid"]
+
+
+def test_function_error_is_reported(client, role):
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"))
+    r, body = invoke(client("lambda"), name, {"op": "fail"})
+    assert r["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Boom"
+
+
+def test_timeout_kills_the_process_and_the_next_invoke_starts_a_new_one(client, role):
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"), timeout=1)
+    lam = client("lambda")
+    _, first = invoke(lam, name, {"op": "echo"})
+    started = time.monotonic()
+    r, body = invoke(lam, name, {"op": "sleep", "seconds": 30})
+    assert time.monotonic() - started < 10
+    assert r["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+    _, after = invoke(lam, name, {"op": "echo"})
+    assert after["pid"] != first["pid"]
+
+
+def test_process_exit_mid_invocation_is_an_error(client, role):
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"))
+    r, body = invoke(client("lambda"), name, {"op": "exit"})
+    assert r["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+
+
+def test_output_goes_to_cloudwatch_logs(client, role):
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"))
+    invoke(client("lambda"), name, {"op": "echo"})
+    logs = client("logs")
+    deadline = time.monotonic() + 10
+    messages = []
+    while time.monotonic() < deadline:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}").get("events", []) if logs.describe_log_groups(
+            logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"] else []
+        messages = [e["message"] for e in events]
+        if any("REPORT RequestId" in m for m in messages):
+            break
+        time.sleep(0.1)
+    text = "".join(messages)
+    assert "handling" in text and "op=echo" in text
+    assert "to stderr" in text
+    assert "START RequestId" in text and "REPORT RequestId" in text
