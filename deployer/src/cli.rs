@@ -1,5 +1,5 @@
-//! Command-line arguments and the commands that need no AWS account: `init`, `plan`, `render`,
-//! `validate`.
+//! Command-line arguments, dispatch, and the commands that need no AWS account: `init`, `plan`,
+//! `render`, `validate`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use crate::aws::RemoteArgs;
 use crate::config::{self, Origin, Spec};
+use crate::deploy::DeployArgs;
 use crate::error::Error;
 use crate::plan::{self, Workload};
+use crate::progress::Progress;
 use crate::render::{self, Rendered};
 use crate::template::{Expr, Template};
 
@@ -31,6 +34,8 @@ pub struct Global {
     /// Output format of the command's result
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -66,6 +71,16 @@ pub enum Command {
     },
     /// Check the config and the templates rendered from it; no AWS calls
     Validate,
+    /// Build and upload the function, create and execute a change set, follow it, verify trunking
+    Deploy(DeployArgs),
+    /// The stack, awsvpcTrunking for its instance role, and its container instances
+    Status,
+    /// Delete the stack and wait for it, following its events
+    Destroy {
+        /// Delete without asking
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -124,7 +139,40 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             let report = validate(&spec, &origin)?;
             emit(out, json, &report, &report)
         }
+        Command::Deploy(args) => {
+            let (spec, origin) = config::load(cli.global.config.as_deref())?;
+            let remote = &cli.global.remote;
+            let mut stderr = std::io::stderr();
+            let mut p = Progress::new(&mut stderr, Progress::stderr_is_interactive());
+            let report =
+                runtime()?.block_on(crate::deploy::deploy(&spec, &origin, remote, &args, &mut p));
+            p.finish();
+            let report = report?;
+            emit(out, json, &report, &report)
+        }
+        Command::Status => {
+            let (spec, _) = config::load(cli.global.config.as_deref())?;
+            let report = runtime()?.block_on(crate::status::status(&spec, &cli.global.remote))?;
+            emit(out, json, &report, &report)
+        }
+        Command::Destroy { yes } => {
+            let (spec, _) = config::load(cli.global.config.as_deref())?;
+            let remote = &cli.global.remote;
+            let mut stderr = std::io::stderr();
+            let mut p = Progress::new(&mut stderr, Progress::stderr_is_interactive());
+            let report = runtime()?.block_on(crate::deploy::destroy(&spec, remote, yes, &mut p));
+            p.finish();
+            let report = report?;
+            emit(out, json, &report, &report)
+        }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::io("start", "the async runtime"))
 }
 
 fn emit<T: Serialize>(

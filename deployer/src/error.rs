@@ -1,10 +1,11 @@
 //! The CLI's errors. `Display` says what failed and what to do; sources are printed as a chain
-//! by the reporter in `main`.
+//! by the reporter at the edge.
 
 use std::path::PathBuf;
 
 use crate::config::LoadError;
 use crate::plan::PlanError;
+use crate::stack::Event;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,6 +31,76 @@ pub enum Error {
     NoSuchTemplate(String),
     #[error("the rendered templates have problems:\n  {}", .0.join("\n  "))]
     Template(Vec<String>),
+    #[error("no AWS region: set `region` in the config, pass --region, or set AWS_REGION")]
+    NoRegion,
+    #[error(
+        "no AWS credentials: log in (e.g. `aws sso login --profile NAME`) and pass --profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; --local uses LocalStack instead"
+    )]
+    NoCredentials,
+    #[error("AWS rejected the credentials ({0}); log in again or pick another --profile")]
+    BadCredentials(String),
+    #[error("{context}: {message}")]
+    Aws { context: String, message: String },
+    #[error(
+        "building the custom resource function failed: {0}; fix the build, or pass --bootstrap PATH with a built binary"
+    )]
+    Build(String),
+    #[error(
+        "cannot find the enitrunk source tree (with custom-resource-lambda/ and localstack/); run from inside it, or pass --bootstrap PATH"
+    )]
+    NoWorkspace,
+    #[error("LocalStack: {0}")]
+    LocalStack(String),
+    #[error("CloudFormation could not prepare the change for stack `{stack}`: {reason}")]
+    ChangeSetFailed { stack: String, reason: String },
+    #[error(
+        "stack `{stack}` is {status}: another operation is running on it; wait for it (`enitrunk status`) and run again"
+    )]
+    StackBusy { stack: String, status: String },
+    #[error("stack `{stack}` is {status}; {hint}")]
+    StackStuck {
+        stack: String,
+        status: String,
+        hint: String,
+    },
+    #[error("stack `{stack}` ended {status}{}", cause_text(.cause, .status_reason))]
+    Failed {
+        stack: String,
+        status: String,
+        status_reason: Option<String>,
+        cause: Option<Box<Event>>,
+    },
+    #[error(
+        "stopped waiting; stack `{stack}` keeps {verb} in CloudFormation. Follow it with `enitrunk status --stack-name {stack}` or `aws cloudformation describe-stack-events --stack-name {stack}`"
+    )]
+    Interrupted { stack: String, verb: &'static str },
+    #[error("{0} needs confirmation: pass --yes (stdin is not a terminal to ask on)")]
+    NeedsYes(&'static str),
+    #[error(
+        "stack `{stack}` is complete, but awsvpcTrunking is `{value}` for {principal}: instances launched with that role will not get a trunk interface; see the function's log group ({log_group})"
+    )]
+    NotVerified {
+        stack: String,
+        principal: String,
+        value: String,
+        log_group: String,
+    },
+    #[error("stack `{stack}` has no output `{output}`; was it deployed by enitrunk?")]
+    MissingOutput { stack: String, output: &'static str },
+}
+
+fn cause_text(cause: &Option<Box<Event>>, status_reason: &Option<String>) -> String {
+    match (cause, status_reason) {
+        (Some(e), _) => format!(
+            "\n  root cause: {} ({}) {}: {}",
+            e.logical_id,
+            e.resource_type,
+            e.status,
+            e.reason.as_deref().unwrap_or("no reason given")
+        ),
+        (None, Some(r)) => format!(": {r}"),
+        (None, None) => String::new(),
+    }
 }
 
 impl Error {
@@ -45,11 +116,24 @@ impl Error {
         }
     }
 
-    /// Exit status: 1 for a failed check or operation, 2 for bad input.
+    /// An AWS call that failed: what it was doing, and the whole error chain.
+    pub fn aws(context: impl Into<String>, e: &(dyn std::error::Error + 'static)) -> Error {
+        Error::Aws {
+            context: context.into(),
+            message: crate::aws::describe(e),
+        }
+    }
+
+    /// Exit status: 2 for bad input, 130 for Ctrl-C, 1 for everything that failed.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Stale { .. } | Error::Template(_) | Error::Io { .. } => 1,
-            _ => 2,
+            Error::Config(_)
+            | Error::Plan(_)
+            | Error::Exists(_)
+            | Error::NoSuchTemplate(_)
+            | Error::NeedsYes(_) => 2,
+            Error::Interrupted { .. } => 130,
+            _ => 1,
         }
     }
 }

@@ -1,11 +1,18 @@
 //! enitrunk: render, validate and deploy Amazon ECS clusters with ENI trunking turned on.
 
+pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod error;
 pub mod instance_types;
+pub mod localstack;
+pub mod package;
 pub mod plan;
+pub mod progress;
 pub mod render;
+pub mod stack;
+pub mod status;
 pub mod template;
 
 pub use error::Error;

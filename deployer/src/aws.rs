@@ -1,0 +1,120 @@
+//! One `SdkConfig` from the command line (profile, region, endpoint, `--local`), the clients
+//! built from it, and the small predicates that classify AWS errors.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use clap::Args;
+
+use crate::error::Error;
+
+/// Where LocalStack listens for `--local`.
+pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:4566";
+const LOCAL_REGION: &str = "us-east-1";
+
+/// AWS connection options, shared by every command that calls AWS.
+#[derive(Clone, Debug, Default, Args)]
+pub struct RemoteArgs {
+    /// AWS profile [default: AWS_PROFILE or the default profile]
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region [default: the config's region, else AWS_REGION or the profile's]
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (e.g. LocalStack)
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_ENDPOINT_URL",
+        conflicts_with = "local"
+    )]
+    pub endpoint_url: Option<String>,
+    /// Use LocalStack on 127.0.0.1:4566 with test credentials, starting it if it is not running
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// Stack name [default: the config's stack_name]
+    #[arg(long, global = true)]
+    pub stack_name: Option<String>,
+}
+
+/// The clients every command uses, built once.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub sdk: SdkConfig,
+    pub region: String,
+    pub endpoint_url: Option<String>,
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Aws {
+    pub async fn connect(args: &RemoteArgs, config_region: Option<&str>) -> Result<Aws, Error> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let endpoint_url = if args.local {
+            Some(LOCAL_ENDPOINT.to_owned())
+        } else {
+            args.endpoint_url.clone()
+        };
+        if args.local {
+            // LocalStack accepts any key; fixed ones keep a user's real credentials out of it.
+            loader = loader.credentials_provider(Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "enitrunk-local",
+            ));
+        } else if let Some(p) = &args.profile {
+            loader = loader.profile_name(p);
+        }
+        let region = args
+            .region
+            .clone()
+            .or_else(|| config_region.map(str::to_owned))
+            .or_else(|| args.local.then(|| LOCAL_REGION.to_owned()));
+        if let Some(r) = &region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(url) = &endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        let region = sdk.region().map(|r| r.to_string()).ok_or(Error::NoRegion)?;
+        if sdk.credentials_provider().is_none() {
+            return Err(Error::NoCredentials);
+        }
+        // Path-style: LocalStack and other endpoints do not serve bucket-name subdomains.
+        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(endpoint_url.is_some())
+            .build();
+        Ok(Aws {
+            cfn: aws_sdk_cloudformation::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            ecs: aws_sdk_ecs::Client::new(&sdk),
+            sts: aws_sdk_sts::Client::new(&sdk),
+            sdk,
+            region,
+            endpoint_url,
+        })
+    }
+}
+
+/// The error chain of an SDK error, one line: what `Display` on the SDK error alone hides.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
+}
+
+/// `DescribeStacks` on a stack that does not exist: a `ValidationError` whose only
+/// distinguishing mark is its message.
+pub fn is_stack_missing(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("ValidationError") && message.is_some_and(|m| m.contains("does not exist"))
+}
+
+/// A change set with nothing to do fails with this reason; CloudFormation has no status code
+/// for it. <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html>
+pub fn is_no_changes(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}

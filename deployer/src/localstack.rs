@@ -1,0 +1,59 @@
+//! `--local`: LocalStack on 127.0.0.1:4566, started through the project's `localstack/run` when
+//! it is not answering.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::package::workspace_root;
+use crate::progress::Progress;
+
+/// True when `/_localstack/health` answers 200.
+pub fn healthy() -> bool {
+    let Ok(addr) = "127.0.0.1:4566".parse() else {
+        return false;
+    };
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+    if s.write_all(b"GET /_localstack/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 16];
+    s.read(&mut head).is_ok_and(|n| {
+        head[..n].starts_with(b"HTTP/1.") && head[..n].windows(3).any(|w| w == b"200")
+    })
+}
+
+/// Starts LocalStack unless it is already up. It keeps running afterwards, for the next
+/// command; `localstack/run stop` stops it.
+pub fn ensure_running(progress: &mut Progress<'_>) -> Result<(), Error> {
+    if healthy() {
+        return Ok(());
+    }
+    let root = workspace_root().ok_or(Error::NoWorkspace)?;
+    let run = root.join("localstack").join("run");
+    progress.line("LocalStack is not running on 127.0.0.1:4566: starting it with localstack/run (the first time installs it into .work/, about a minute)");
+    for step in ["setup", "start"] {
+        // Its output goes to stderr, so stdout stays the command's result (`--output json`).
+        let status = Command::new(&run)
+            .arg(step)
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .stdout(std::io::stderr())
+            .status()
+            .map_err(Error::io("run", &run))?;
+        if !status.success() {
+            return Err(Error::LocalStack(format!(
+                "`localstack/run {step}` failed ({status}); see .work/localstack/localstack.log"
+            )));
+        }
+    }
+    progress.line("LocalStack is up; it stays running (stop it with `localstack/run stop`)");
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The custom resource's deployment package: build `bootstrap`, zip it reproducibly, name it by
+//! content, and put it in the artifact bucket (created on first use, encrypted, not public).
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+};
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+use crate::aws::Aws;
+use crate::error::Error;
+use crate::progress::Progress;
+
+/// A zip with one entry, `bootstrap`, mode 0755 (without the executable bit Lambda fails with
+/// `Runtime.InvalidEntrypoint`) and the zip epoch as its time: same binary, same bytes.
+pub fn zip_bootstrap(binary: &[u8]) -> Vec<u8> {
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .unix_permissions(0o755)
+        .last_modified_time(DateTime::DEFAULT);
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    // Writing to memory cannot fail short of allocation failure.
+    zip.start_file("bootstrap", options)
+        .expect("zip entry in memory");
+    zip.write_all(binary).expect("zip write in memory");
+    zip.finish().expect("zip finish in memory").into_inner()
+}
+
+/// `enitrunk/bootstrap-<first 16 hex digits of the zip's SHA-256>.zip`.
+pub fn key_for(zip: &[u8]) -> String {
+    let digest = Sha256::digest(zip);
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("enitrunk/bootstrap-{hex}.zip")
+}
+
+/// The workspace root: where `cargo build -p custom-resource-lambda` and `localstack/run` work.
+/// The current directory or one above it, else the source tree this binary was built from.
+pub fn workspace_root() -> Option<PathBuf> {
+    let is_root =
+        |p: &Path| p.join("custom-resource-lambda").is_dir() && p.join("Cargo.toml").is_file();
+    if let Ok(cwd) = std::env::current_dir()
+        && let Some(found) = cwd.ancestors().find(|p| is_root(p))
+    {
+        return Some(found.to_owned());
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    is_root(built_from).then(|| built_from.to_owned())
+}
+
+/// Builds `bootstrap` with cargo (release for AWS, where size and cold start matter; the dev
+/// profile for LocalStack, which the test build has usually compiled already).
+pub fn build_bootstrap(release: bool, progress: &mut Progress<'_>) -> Result<PathBuf, Error> {
+    let root = workspace_root().ok_or(Error::NoWorkspace)?;
+    progress.line(&format!(
+        "building the custom resource function (cargo build{} -p custom-resource-lambda)",
+        if release { " --release" } else { "" }
+    ));
+    let mut cmd =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(&root)
+        .args([
+            "build",
+            "-p",
+            "custom-resource-lambda",
+            "--bin",
+            "bootstrap",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(std::process::Stdio::inherit());
+    if release {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().map_err(Error::io("run", "cargo"))?;
+    if !out.status.success() {
+        return Err(Error::Build(format!(
+            "cargo build exited with {}",
+            out.status
+        )));
+    }
+    // The executable's path from cargo's own report: it knows CARGO_TARGET_DIR and profiles.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "bootstrap")
+        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| Error::Build("cargo did not report the bootstrap executable".into()))
+}
+
+/// Where the function's code is: the templates' `CodeBucket` and `CodeKey`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CodeLocation {
+    pub bucket: String,
+    pub key: String,
+    pub uploaded: bool,
+}
+
+/// `enitrunk-artifacts-<account>-<region>`: unique per account and region, as bucket names are
+/// global.
+pub fn bucket_name(account: &str, region: &str) -> String {
+    format!("enitrunk-artifacts-{account}-{region}")
+}
+
+/// Zips `binary` and uploads it unless that content is already there.
+pub async fn upload(
+    aws: &Aws,
+    account: &str,
+    binary: &Path,
+    progress: &mut Progress<'_>,
+) -> Result<CodeLocation, Error> {
+    let bytes = std::fs::read(binary).map_err(Error::io("read", binary))?;
+    let zip = zip_bootstrap(&bytes);
+    let bucket = bucket_name(account, &aws.region);
+    let key = key_for(&zip);
+    ensure_bucket(aws, &bucket, progress).await?;
+    if aws
+        .s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Ok(CodeLocation {
+            bucket,
+            key,
+            uploaded: false,
+        });
+    }
+    progress.line(&format!(
+        "uploading s3://{bucket}/{key} ({} KiB)",
+        zip.len() / 1024
+    ));
+    aws.s3
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(ByteStream::from(zip))
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("upload s3://{bucket}/{key}"), &e))?;
+    Ok(CodeLocation {
+        bucket,
+        key,
+        uploaded: true,
+    })
+}
+
+async fn ensure_bucket(aws: &Aws, bucket: &str, progress: &mut Progress<'_>) -> Result<(), Error> {
+    if aws.s3.head_bucket().bucket(bucket).send().await.is_ok() {
+        return Ok(());
+    }
+    progress.line(&format!(
+        "creating artifact bucket {bucket} (encrypted, public access blocked)"
+    ));
+    let mut create = aws.s3.create_bucket().bucket(bucket);
+    // us-east-1 is the one region that rejects an explicit location constraint.
+    if aws.region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws.region.as_str().into())
+                .build(),
+        );
+    }
+    if let Err(e) = create.send().await {
+        let owned = e
+            .as_service_error()
+            .is_some_and(|e| e.is_bucket_already_owned_by_you());
+        if !owned {
+            return Err(Error::aws(format!("create bucket {bucket}"), &e));
+        }
+    }
+    aws.s3
+        .put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("block public access on bucket {bucket}"), &e))?;
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(
+            ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()
+                .expect("algorithm is set"),
+        )
+        .build();
+    aws.s3
+        .put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()
+                .expect("rules are set"),
+        )
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("set default encryption on bucket {bucket}"), &e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_binary_gives_the_same_zip_and_key() {
+        let a = zip_bootstrap(b"\x7fELF not really");
+        assert_eq!(a, zip_bootstrap(b"\x7fELF not really"));
+        assert_eq!(key_for(&a), key_for(&zip_bootstrap(b"\x7fELF not really")));
+        assert_ne!(key_for(&a), key_for(&zip_bootstrap(b"\x7fELF other")));
+        assert!(key_for(&a).starts_with("enitrunk/bootstrap-") && key_for(&a).ends_with(".zip"));
+    }
+
+    #[test]
+    fn the_entry_is_an_executable_bootstrap() {
+        let zip = zip_bootstrap(b"#!/bin/sh\n");
+        let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
+        assert_eq!(archive.len(), 1);
+        let entry = archive.by_index(0).unwrap();
+        assert_eq!(entry.name().unwrap(), "bootstrap");
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+        assert_eq!(entry.last_modified(), Some(DateTime::DEFAULT));
+    }
+}

@@ -1,0 +1,532 @@
+//! CloudFormation: stack state, change sets, and following a stack's events to a terminal
+//! state with adaptive polling and a root cause on failure.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::time::Duration;
+
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_sdk_cloudformation::types::{
+    ChangeAction, ChangeSetStatus, ExecutionStatus, Replacement, StackEvent,
+};
+use serde::Serialize;
+
+use crate::aws::{Aws, is_stack_missing};
+use crate::error::Error;
+use crate::progress::Progress;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StackInfo {
+    pub name: String,
+    pub id: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// The stack by name or id, or `None` when there is none.
+pub async fn describe(aws: &Aws, name_or_id: &str) -> Result<Option<StackInfo>, Error> {
+    let resp = match aws
+        .cfn
+        .describe_stacks()
+        .stack_name(name_or_id)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| is_stack_missing(s.code(), s.message())) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(Error::aws(format!("describe stack {name_or_id}"), &e)),
+    };
+    let Some(s) = resp.stacks.unwrap_or_default().into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some(StackInfo {
+        name: s.stack_name.unwrap_or_default(),
+        id: s.stack_id.unwrap_or_default(),
+        status: s
+            .stack_status
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        status_reason: s.stack_status_reason,
+        outputs: s
+            .outputs
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|o| Some((o.output_key?, o.output_value.unwrap_or_default())))
+            .collect(),
+    }))
+}
+
+/// How a stack status reads for `deploy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    InProgress,
+    Complete,
+    Failed,
+    Deleted,
+}
+
+pub fn classify(status: &str) -> State {
+    match status {
+        "DELETE_COMPLETE" => State::Deleted,
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => State::Complete,
+        s if s.ends_with("_IN_PROGRESS") => State::InProgress,
+        _ => State::Failed,
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// `+`, `>` or `-`.
+    pub symbol: &'static str,
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub replacement: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeSet {
+    pub id: String,
+    pub name: String,
+    pub stack_id: String,
+    pub changes: Vec<Change>,
+}
+
+impl fmt::Display for ChangeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .changes
+            .iter()
+            .map(|c| c.logical_id.len())
+            .max()
+            .unwrap_or(0);
+        for c in &self.changes {
+            let replace = if c.replacement { "  (replacement)" } else { "" };
+            writeln!(
+                f,
+                "  {} {:<width$}  {}{replace}",
+                c.symbol, c.logical_id, c.resource_type
+            )?;
+        }
+        let count = |s| self.changes.iter().filter(|c| c.symbol == s).count();
+        write!(
+            f,
+            "  {} to add, {} to modify, {} to remove",
+            count("+"),
+            count(">"),
+            count("-")
+        )?;
+        let replaced = self.changes.iter().filter(|c| c.replacement).count();
+        if replaced > 0 {
+            write!(f, " ({replaced} replaced)")?;
+        }
+        writeln!(f)
+    }
+}
+
+pub enum ChangeSetOutcome {
+    Ready(ChangeSet),
+    NoChanges,
+}
+
+pub struct ChangeSetRequest<'a> {
+    pub stack_name: &'a str,
+    pub create: bool,
+    pub template_body: &'a str,
+    pub parameters: Vec<(&'a str, String)>,
+}
+
+/// Creates a change set and waits until CloudFormation has computed it.
+pub async fn create_change_set(
+    aws: &Aws,
+    req: ChangeSetRequest<'_>,
+) -> Result<ChangeSetOutcome, Error> {
+    use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+    let name = format!(
+        "enitrunk-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    );
+    let created = aws
+        .cfn
+        .create_change_set()
+        .stack_name(req.stack_name)
+        .change_set_name(&name)
+        .change_set_type(if req.create {
+            ChangeSetType::Create
+        } else {
+            ChangeSetType::Update
+        })
+        .template_body(req.template_body)
+        .set_parameters(Some(
+            req.parameters
+                .iter()
+                .map(|(k, v)| {
+                    Parameter::builder()
+                        .parameter_key(*k)
+                        .parameter_value(v)
+                        .build()
+                })
+                .collect(),
+        ))
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
+        .description("enitrunk deploy")
+        .send()
+        .await
+        .map_err(|e| {
+            Error::aws(
+                format!("create change set for stack {}", req.stack_name),
+                &e,
+            )
+        })?;
+    let id = created.id.unwrap_or(name.clone());
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let cs = aws
+            .cfn
+            .describe_change_set()
+            .change_set_name(&id)
+            .send()
+            .await
+            .map_err(|e| Error::aws(format!("describe change set {name}"), &e))?;
+        match cs.status {
+            Some(ChangeSetStatus::CreateComplete) => {
+                let changes = cs
+                    .changes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|c| c.resource_change)
+                    .map(|rc| {
+                        let action = rc.action.clone().unwrap_or(ChangeAction::Modify);
+                        let symbol = match action {
+                            ChangeAction::Add | ChangeAction::Import => "+",
+                            ChangeAction::Remove => "-",
+                            _ => ">",
+                        };
+                        Change {
+                            symbol,
+                            action: action.as_str().to_owned(),
+                            logical_id: rc.logical_resource_id.unwrap_or_default(),
+                            resource_type: rc.resource_type.unwrap_or_default(),
+                            replacement: matches!(
+                                rc.replacement,
+                                Some(Replacement::True | Replacement::Conditional)
+                            ),
+                        }
+                    })
+                    .collect();
+                return Ok(ChangeSetOutcome::Ready(ChangeSet {
+                    id,
+                    name,
+                    stack_id: cs.stack_id.unwrap_or_default(),
+                    changes,
+                }));
+            }
+            Some(ChangeSetStatus::Failed) => {
+                let reason = cs.status_reason.unwrap_or_default();
+                // Delete it either way: a failed change set stays listed on the stack.
+                let _ = aws
+                    .cfn
+                    .delete_change_set()
+                    .change_set_name(&id)
+                    .send()
+                    .await;
+                if crate::aws::is_no_changes(&reason) {
+                    return Ok(ChangeSetOutcome::NoChanges);
+                }
+                return Err(Error::ChangeSetFailed {
+                    stack: req.stack_name.to_owned(),
+                    reason,
+                });
+            }
+            _ => {}
+        }
+        if cs.execution_status == Some(ExecutionStatus::Unavailable)
+            && cs.status == Some(ChangeSetStatus::CreateComplete)
+        {
+            return Err(Error::ChangeSetFailed {
+                stack: req.stack_name.to_owned(),
+                reason: "not executable".into(),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(3));
+    }
+}
+
+/// The newest event id of a stack, to show only what happens after it.
+pub async fn newest_event(aws: &Aws, stack: &str) -> Result<Option<String>, Error> {
+    let resp = aws
+        .cfn
+        .describe_stack_events()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("describe events of stack {stack}"), &e))?;
+    Ok(resp
+        .stack_events
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .and_then(|e| e.event_id))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub time: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+impl Event {
+    fn from_sdk(e: &StackEvent) -> Event {
+        let time = e
+            .timestamp
+            .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+            .map(|t| t.get(11..19).unwrap_or(&t).to_owned())
+            .unwrap_or_default();
+        Event {
+            time,
+            logical_id: e.logical_resource_id.clone().unwrap_or_default(),
+            resource_type: e.resource_type.clone().unwrap_or_default(),
+            status: e
+                .resource_status
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: e.resource_status_reason.clone().filter(|r| !r.is_empty()),
+        }
+    }
+
+    pub fn is_stack(&self) -> bool {
+        self.resource_type == "AWS::CloudFormation::Stack"
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}  {:<20}  {} ({})",
+            self.time, self.status, self.logical_id, self.resource_type
+        )?;
+        if let Some(r) = &self.reason {
+            write!(f, ": {r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The first resource that failed, skipping the cascade ("Resource creation cancelled",
+/// "The following resource(s) failed to ...") that follows it.
+pub fn root_cause(events: &[Event]) -> Option<&Event> {
+    events.iter().find(|e| {
+        e.status.ends_with("_FAILED")
+            && !e.is_stack()
+            && !e.reason.as_deref().is_some_and(|r| {
+                r.contains("cancelled") || r.contains("The following resource(s) failed")
+            })
+    })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watched {
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub events: Vec<Event>,
+}
+
+/// Follows `stack_id` until its status is terminal, printing each new event. Polls every
+/// 0.5 s at first, backing off to 5 s while nothing happens, back to fast when events come.
+pub async fn watch(
+    aws: &Aws,
+    stack_id: &str,
+    after_event: Option<&str>,
+    verb: &str,
+    progress: &mut Progress<'_>,
+) -> Result<Watched, Error> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut all = Vec::new();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let fresh = new_events(aws, stack_id, after_event, &mut seen).await?;
+        if !fresh.is_empty() {
+            delay = Duration::from_millis(500);
+        }
+        for e in fresh {
+            progress.line(&e.to_string());
+            all.push(e);
+        }
+        let info = describe(aws, stack_id).await?;
+        let (status, reason) = match info {
+            Some(i) => (i.status, i.status_reason),
+            None => ("DELETE_COMPLETE".to_owned(), None),
+        };
+        if classify(&status) != State::InProgress {
+            // The last events can land between the two calls.
+            for e in new_events(aws, stack_id, after_event, &mut seen).await? {
+                progress.line(&e.to_string());
+                all.push(e);
+            }
+            progress.finish();
+            return Ok(Watched {
+                status,
+                status_reason: reason,
+                events: all,
+            });
+        }
+        let done = all
+            .iter()
+            .filter(|e| !e.is_stack() && e.status.ends_with("_COMPLETE"))
+            .count();
+        let current = all
+            .iter()
+            .rev()
+            .find(|e| !e.is_stack())
+            .map(|e| format!(", last: {} {}", e.logical_id, e.status))
+            .unwrap_or_default();
+        progress.status(&format!("{verb}: {status}, {done} resources done{current}"));
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Events newer than `after_event` not yet seen, oldest first.
+async fn new_events(
+    aws: &Aws,
+    stack_id: &str,
+    after_event: Option<&str>,
+    seen: &mut HashSet<String>,
+) -> Result<Vec<Event>, Error> {
+    let mut fresh = Vec::new();
+    let mut next: Option<String> = None;
+    'pages: loop {
+        let resp = aws
+            .cfn
+            .describe_stack_events()
+            .stack_name(stack_id)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| Error::aws(format!("describe events of stack {stack_id}"), &e))?;
+        for e in resp.stack_events.as_deref().unwrap_or_default() {
+            let id = e.event_id.clone().unwrap_or_default();
+            if Some(id.as_str()) == after_event || seen.contains(&id) {
+                break 'pages;
+            }
+            seen.insert(id);
+            fresh.push(Event::from_sdk(e));
+        }
+        match resp.next_token {
+            Some(t) => next = Some(t),
+            None => break,
+        }
+    }
+    fresh.reverse();
+    Ok(fresh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: &str, ty: &str, status: &str, reason: Option<&str>) -> Event {
+        Event {
+            time: "12:00:00".into(),
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            status: status.into(),
+            reason: reason.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn root_cause_skips_the_cascade() {
+        let events = vec![
+            ev(
+                "demo",
+                "AWS::CloudFormation::Stack",
+                "CREATE_IN_PROGRESS",
+                Some("User Initiated"),
+            ),
+            ev("InstanceRole", "AWS::IAM::Role", "CREATE_COMPLETE", None),
+            ev(
+                "Queue",
+                "AWS::SQS::Queue",
+                "CREATE_FAILED",
+                Some("Resource creation cancelled"),
+            ),
+            ev(
+                "EniTrunking",
+                "Custom::EniTrunking",
+                "CREATE_FAILED",
+                Some("setting name `x` is not an ECS account setting"),
+            ),
+            ev(
+                "demo",
+                "AWS::CloudFormation::Stack",
+                "ROLLBACK_IN_PROGRESS",
+                Some("The following resource(s) failed to create: [EniTrunking]"),
+            ),
+        ];
+        assert_eq!(root_cause(&events).unwrap().logical_id, "EniTrunking");
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(classify("CREATE_COMPLETE"), State::Complete);
+        assert_eq!(
+            classify("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+            State::InProgress
+        );
+        assert_eq!(classify("ROLLBACK_COMPLETE"), State::Failed);
+        assert_eq!(classify("UPDATE_ROLLBACK_COMPLETE"), State::Failed);
+        assert_eq!(classify("DELETE_COMPLETE"), State::Deleted);
+    }
+
+    #[test]
+    fn change_set_summary() {
+        let cs = ChangeSet {
+            changes: vec![
+                Change {
+                    symbol: "+",
+                    action: "Add".into(),
+                    logical_id: "Vpc".into(),
+                    resource_type: "AWS::EC2::VPC".into(),
+                    replacement: false,
+                },
+                Change {
+                    symbol: ">",
+                    action: "Modify".into(),
+                    logical_id: "InstanceRole".into(),
+                    resource_type: "AWS::IAM::Role".into(),
+                    replacement: true,
+                },
+                Change {
+                    symbol: "-",
+                    action: "Remove".into(),
+                    logical_id: "Old".into(),
+                    resource_type: "AWS::SQS::Queue".into(),
+                    replacement: false,
+                },
+            ],
+            ..ChangeSet::default()
+        };
+        insta::assert_snapshot!(cs.to_string(), @r"
+          + Vpc           AWS::EC2::VPC
+          > InstanceRole  AWS::IAM::Role  (replacement)
+          - Old           AWS::SQS::Queue
+          1 to add, 1 to modify, 1 to remove (1 replaced)
+        ");
+    }
+}
