@@ -42,6 +42,17 @@ def strategy(items):
     return [(i["capacityProvider"], i.get("weight", 0), i.get("base", 0)) for i in items]
 
 
+def wait_change_set(cfn, change_set, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = cfn.describe_change_set(ChangeSetName=change_set)
+        if described["Status"] not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+            assert described["Status"] == "CREATE_COMPLETE", described.get("StatusReason")
+            return described
+        time.sleep(0.1)
+    raise AssertionError(f"change set {change_set} still pending after {timeout}s")
+
+
 def failures(cfn, name):
     events = cfn.describe_stack_events(StackName=name)["StackEvents"]
     return [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason")) for e in events if "FAILED" in e["ResourceStatus"]]
@@ -120,11 +131,19 @@ def test_ecs_cluster_template_create_update_delete(client):
     [task_sg] = [r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "TaskSecurityGroup"]
     assert awsvpc["securityGroups"] == [task_sg] and awsvpc["assignPublicIp"] == "DISABLED"
 
-    # An update with a changed parameter: only the custom resource changes.
+    # An update with a changed parameter, through a change set as `enitrunk deploy` does it: only
+    # the custom resource changes. (LocalStack's UpdateStack reports UPDATE_COMPLETE even when a
+    # resource failed; change sets report the failure, and no resource event may say FAILED.)
     started = time.monotonic()
-    cfn.update_stack(StackName=name, TemplateBody=body, Parameters=parameters(bucket, key, "Reset"), Capabilities=CAPABILITIES)
+    change_set = cfn.create_change_set(
+        StackName=name, ChangeSetName=unique("reset"), TemplateBody=body,
+        Parameters=parameters(bucket, key, "Reset"), Capabilities=CAPABILITIES,
+    )["Id"]
+    changes = wait_change_set(cfn, change_set)["Changes"]
+    assert [c["ResourceChange"]["LogicalResourceId"] for c in changes] == ["EniTrunking"]
+    cfn.execute_change_set(ChangeSetName=change_set)
     stack = wait_stack(cfn, name, timeout=180)
-    assert stack["StackStatus"] == "UPDATE_COMPLETE", failures(cfn, name)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE" and failures(cfn, name) == [], failures(cfn, name)
     print(f"ecs-cluster stack updated in {time.monotonic() - started:.1f}s")
     assert outputs(stack) == out
 
