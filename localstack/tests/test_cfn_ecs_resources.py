@@ -6,7 +6,7 @@ from conftest import unique
 from test_custom_resource import outputs, wait_stack
 
 
-def template(max_size="2", user_data_marker="a"):
+def template(max_size="2", user_data_marker="a", desired="1"):
     return yaml.safe_dump({
         "Resources": {
             "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.42.0.0/16"}},
@@ -22,7 +22,7 @@ def template(max_size="2", user_data_marker="a"):
                 "UserData": {"Fn::Base64": {"Fn::Sub": "#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config # " + user_data_marker}},
             }}},
             "Group": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
-                "MinSize": "0", "MaxSize": max_size, "DesiredCapacity": "1",
+                "MinSize": "0", "MaxSize": max_size, "DesiredCapacity": desired,
                 "VPCZoneIdentifier": [{"Ref": "Subnet"}],
                 "LaunchTemplate": {"LaunchTemplateId": {"Ref": "LaunchTemplate"},
                                    "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}},
@@ -81,14 +81,14 @@ def test_cluster_stack_create_update_delete(client):
     assert svc["serviceArn"] == out["Service"] and svc["serviceName"] == out["ServiceName"]
     assert svc["desiredCount"] == 2
 
-    # Update: a new launch template version, and the group's maximum size. (Raising the desired
-    # capacity through moto's UpdateAutoScalingGroup fails inside moto 5.1.54.)
-    cfn.update_stack(StackName=name, TemplateBody=template(max_size="3", user_data_marker="b"))
+    # Update: a new launch template version, and the group's sizes (it scales out from the new
+    # version; see moto_fixes).
+    cfn.update_stack(StackName=name, TemplateBody=template(max_size="3", user_data_marker="b", desired="2"))
     stack = wait_stack(cfn, name)
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     assert outputs(stack)["LaunchTemplateVersion"] == "2"
     [group] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[out["Group"]])["AutoScalingGroups"]
-    assert group["MaxSize"] == 3
+    assert group["MaxSize"] == 3 and group["DesiredCapacity"] == 2 and len(group["Instances"]) == 2
     assert group["LaunchTemplate"]["Version"] == "2"
 
     cfn.delete_stack(StackName=name)

@@ -3,7 +3,7 @@
 import json
 import time
 
-from conftest import FUNCTIONS, bootstrap_zip, create_function
+from conftest import ENDPOINT, FUNCTIONS, bootstrap_zip, create_function
 
 
 def invoke(lam, name, payload):
@@ -18,7 +18,7 @@ def test_runs_bootstrap_with_lambda_environment(client, role):
     assert body["event"] == {"op": "echo", "n": 1}
     env = body["env"]
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
-    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert env["AWS_ENDPOINT_URL"] == ENDPOINT
     assert env["AWS_REGION"] == "us-east-1"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"

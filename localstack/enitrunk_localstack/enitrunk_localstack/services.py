@@ -24,6 +24,7 @@ from localstack.state import StateVisitor
 from localstack.utils.aws.request_context import extract_access_key_id_from_auth_header
 
 from enitrunk_localstack.account_settings import AccountSettings, InvalidParameter, root_arn
+from enitrunk_localstack.ecs_capacity import CapacityProviderHandlers
 
 LOG = logging.getLogger(__name__)
 
@@ -61,8 +62,8 @@ def caller_principal(context: RequestContext) -> str:
     return root_arn(context.account_id, partition)
 
 
-class EcsProvider:
-    """ECS: account settings here, everything else in moto."""
+class EcsProvider(CapacityProviderHandlers):
+    """ECS: account settings here, capacity providers in services (`ecs_capacity`), everything else in moto."""
 
     service = "ecs"
 

@@ -1,0 +1,93 @@
+"""CloudFormation resource provider for `AWS::EC2::EIP`, backed by moto's EC2.
+
+LocalStack 4.13.1 community has no provider for it, and its engine "deploys" unsupported types
+as a no-op whose `Fn::GetAtt` is the string `unknown` (so a NAT gateway then fails on
+`AllocationId 'unknown'`). Ref and GetAtt follow the CloudFormation reference
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-eip.html):
+Ref → the public IP address; GetAtt AllocationId, PublicIp.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
+
+from enitrunk_localstack.cfn_common import plugin, success
+
+
+def _is_missing(e: ClientError) -> bool:
+    code = e.response["Error"]["Code"]
+    return code in ("InvalidAllocationID.NotFound", "InvalidAddress.NotFound", "InvalidAssociationID.NotFound")
+
+
+class EipProvider(ResourceProvider[dict]):
+    SCHEMA = {
+        "typeName": "AWS::EC2::EIP",
+        # CloudFormation's physical id (and Ref) for an EIP is its public IP address.
+        "primaryIdentifier": ["/properties/PublicIp"],
+        "createOnlyProperties": [
+            f"/properties/{p}"
+            for p in ("Domain", "NetworkBorderGroup", "PublicIpv4Pool", "TransferAddress", "Address", "IpamPoolId")
+        ],
+        "readOnlyProperties": ["/properties/PublicIp", "/properties/AllocationId"],
+    }
+
+    def create(self, request: ResourceRequest[dict]):
+        props = dict(request.desired_state)
+        ec2 = request.aws_client_factory.ec2
+        kwargs = {"Domain": props.get("Domain", "vpc")}
+        for key in ("NetworkBorderGroup", "PublicIpv4Pool", "Address", "IpamPoolId"):
+            if props.get(key):
+                kwargs[key] = props[key]
+        if props.get("Tags"):
+            kwargs["TagSpecifications"] = [{"ResourceType": "elastic-ip", "Tags": props["Tags"]}]
+        address = ec2.allocate_address(**kwargs)
+        props["PublicIp"] = address["PublicIp"]
+        props["AllocationId"] = address["AllocationId"]
+        if props.get("InstanceId"):
+            ec2.associate_address(AllocationId=props["AllocationId"], InstanceId=props["InstanceId"])
+        return success(props)
+
+    def update(self, request: ResourceRequest[dict]):
+        prev = request.previous_state
+        props = {**request.desired_state, "PublicIp": prev["PublicIp"], "AllocationId": prev["AllocationId"]}
+        ec2 = request.aws_client_factory.ec2
+        allocation = prev["AllocationId"]
+        if props.get("InstanceId") != prev.get("InstanceId"):
+            if prev.get("InstanceId"):
+                self._disassociate(ec2, allocation)
+            if props.get("InstanceId"):
+                ec2.associate_address(AllocationId=allocation, InstanceId=props["InstanceId"])
+        old_tags = {t["Key"]: t["Value"] for t in prev.get("Tags") or []}
+        new_tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
+        if removed := [k for k in old_tags if k not in new_tags]:
+            ec2.delete_tags(Resources=[allocation], Tags=[{"Key": k} for k in removed])
+        if changed := [{"Key": k, "Value": v} for k, v in new_tags.items() if old_tags.get(k) != v]:
+            ec2.create_tags(Resources=[allocation], Tags=changed)
+        return success(props)
+
+    def delete(self, request: ResourceRequest[dict]):
+        props = request.desired_state
+        ec2 = request.aws_client_factory.ec2
+        allocation = props.get("AllocationId")
+        if not allocation:
+            return success({})
+        try:
+            self._disassociate(ec2, allocation)
+            ec2.release_address(AllocationId=allocation)
+        except ClientError as e:
+            if not _is_missing(e):
+                raise
+        return success({})
+
+    @staticmethod
+    def _disassociate(ec2, allocation: str) -> None:
+        # Releasing an address that is still associated with an instance fails (AuthFailure).
+        addresses = ec2.describe_addresses(AllocationIds=[allocation])["Addresses"]
+        for address in addresses:
+            if address.get("AssociationId") and address.get("InstanceId"):
+                ec2.disassociate_address(AssociationId=address["AssociationId"])
+
+
+EipPlugin = plugin("AWS::EC2::EIP", EipProvider)

@@ -1,0 +1,132 @@
+"""ECS capacity providers the way ECS treats them, where moto 5.1.54 does not: handlers mixed into
+the `ecs:enitrunk` provider (`services.EcsProvider`).
+
+- `CreateCapacityProvider` accepts the Auto Scaling group's name or ARN in `autoScalingGroupArn`
+  (CloudFormation templates pass `!Ref AutoScalingGroup`, a name) and keeps the group's ARN, as
+  the field's name says; moto keeps whatever string it was given.
+- `CreateService`/`UpdateService` with a `capacityProviderStrategy`: moto drops the strategy and
+  reports `launchType: EC2`. ECS keeps the strategy (and no launch type), rejects a launch type
+  given together with a strategy and providers not associated with the cluster, and uses the
+  cluster's default strategy when neither is given
+  (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html).
+The strategy is stored on moto's service object, so `DescribeServices` reports it and it lives
+and dies with the service.
+"""
+
+from __future__ import annotations
+
+from localstack.aws.api import CommonServiceException, RequestContext, handler
+from localstack.services.moto import call_moto, call_moto_with_request
+
+
+class ClientException(CommonServiceException):
+    def __init__(self, message: str):
+        super().__init__("ClientException", message, status_code=400, sender_fault=True)
+
+
+class InvalidParameterException(CommonServiceException):
+    def __init__(self, message: str):
+        super().__init__("InvalidParameterException", message, status_code=400, sender_fault=True)
+
+
+def _ecs_backend(context: RequestContext):
+    from moto.ecs.models import ecs_backends
+
+    return ecs_backends[context.account_id][context.region]
+
+
+def _cluster(context: RequestContext, cluster: str | None):
+    """moto's cluster, or None (moto then answers ClusterNotFoundException itself)."""
+    return _ecs_backend(context).clusters.get((cluster or "default").split("/")[-1])
+
+
+def _short(name_or_arn: str) -> str:
+    return name_or_arn.split("/")[-1]
+
+
+def normalized(strategy: list[dict]) -> list[dict]:
+    """Strategy items as ECS reports them: `weight` and `base` default to 0."""
+    return [{"capacityProvider": i["capacityProvider"], "weight": i.get("weight", 0), "base": i.get("base", 0)} for i in strategy]
+
+
+def auto_scaling_group_arn(context: RequestContext, name_or_arn: str) -> str:
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    from moto.autoscaling.models import autoscaling_backends
+
+    group = autoscaling_backends[context.account_id][context.region].autoscaling_groups.get(name_or_arn)
+    if group is None:
+        raise ClientException(
+            f"The specified Auto Scaling group {name_or_arn} does not exist in {context.region}. "
+            "Specify an existing Auto Scaling group name or ARN and try again."
+        )
+    return group.arn
+
+
+class CapacityProviderHandlers:
+    """`@handler`s for `EcsProvider`; every other ECS operation goes to moto unchanged."""
+
+    @handler("CreateCapacityProvider", expand=False)
+    def create_capacity_provider(self, context: RequestContext, request: dict) -> dict:
+        provider = dict(request.get("autoScalingGroupProvider") or {})
+        if provider.get("autoScalingGroupArn"):
+            provider["autoScalingGroupArn"] = auto_scaling_group_arn(context, provider["autoScalingGroupArn"])
+        return call_moto_with_request(context, {**request, "autoScalingGroupProvider": provider})
+
+    @handler("CreateService", expand=False)
+    def create_service(self, context: RequestContext, request: dict) -> dict:
+        strategy = request.get("capacityProviderStrategy")
+        cluster = _cluster(context, request.get("cluster"))
+        if strategy and request.get("launchType"):
+            raise InvalidParameterException(
+                "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
+            )
+        if not strategy and not request.get("launchType") and cluster is not None:
+            strategy = cluster.default_capacity_provider_strategy or None
+        if strategy and cluster is not None:
+            self._check_associated(cluster, strategy)
+        response = call_moto(context)
+        if strategy:
+            response["service"] = self._use_strategy(context, request.get("cluster"), response["service"], strategy)
+        return response
+
+    @handler("UpdateService", expand=False)
+    def update_service(self, context: RequestContext, request: dict) -> dict:
+        strategy = request.get("capacityProviderStrategy")
+        cluster = _cluster(context, request.get("cluster"))
+        if strategy and cluster is not None:
+            self._check_associated(cluster, strategy)
+        response = call_moto(context)
+        if strategy:
+            response["service"] = self._use_strategy(context, request.get("cluster"), response["service"], strategy)
+        return response
+
+    @staticmethod
+    def _check_associated(cluster, strategy: list[dict]) -> None:
+        associated = {_short(p) for p in cluster.capacity_providers or []}
+        for item in strategy:
+            if _short(item["capacityProvider"]) not in associated:
+                raise InvalidParameterException(
+                    "The specified capacity provider strategy cannot contain a capacity provider that is not "
+                    "associated with the cluster. Associate the capacity provider with the cluster or specify "
+                    "a valid capacity provider and try again."
+                )
+
+    @staticmethod
+    def _use_strategy(context: RequestContext, cluster: str | None, wire: dict, strategy: list[dict]) -> dict:
+        """Put the strategy on moto's service (and its deployments) in place of the launch type."""
+        strategy = normalized(strategy)
+        cluster_name = (cluster or "default").split("/")[-1]
+        service = _ecs_backend(context).services[f"{cluster_name}:{wire['serviceName']}"]
+        service.capacity_provider_strategy = strategy
+        service.launch_type = None
+        for deployment in service.deployments:
+            deployment["launchType"] = None
+            deployment["capacityProviderStrategy"] = strategy
+        wire = {k: v for k, v in wire.items() if k != "launchType"}
+        wire["capacityProviderStrategy"] = strategy
+        wire["deployments"] = [
+            {**{k: v for k, v in d.items() if k != "launchType"}, "capacityProviderStrategy": strategy}
+            for d in wire.get("deployments") or []
+        ]
+        return wire
