@@ -7,8 +7,18 @@ use clap::Args;
 
 use crate::error::Error;
 
-/// Where LocalStack listens for `--local`.
-pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:4566";
+/// LocalStack's port for `--local`: 4566, or `ENITRUNK_LOCALSTACK_PORT` (which `localstack/run`
+/// also reads), so two checkouts can each run one.
+pub fn local_port() -> u16 {
+    std::env::var("ENITRUNK_LOCALSTACK_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(4566)
+}
+
+pub fn local_endpoint() -> String {
+    format!("http://127.0.0.1:{}", local_port())
+}
 const LOCAL_REGION: &str = "us-east-1";
 
 /// AWS connection options, shared by every command that calls AWS.
@@ -20,15 +30,11 @@ pub struct RemoteArgs {
     /// AWS region [default: the config's region, else AWS_REGION or the profile's]
     #[arg(long, global = true)]
     pub region: Option<String>,
-    /// Send every AWS call to this endpoint (e.g. LocalStack)
-    #[arg(
-        long,
-        global = true,
-        env = "AWS_ENDPOINT_URL",
-        conflicts_with = "local"
-    )]
+    /// Send every AWS call to this endpoint (--local overrides it)
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
     /// Use LocalStack on 127.0.0.1:4566 with test credentials, starting it if it is not running
+    /// (port: ENITRUNK_LOCALSTACK_PORT)
     #[arg(long, global = true)]
     pub local: bool,
     /// Stack name [default: the config's stack_name]
@@ -53,7 +59,7 @@ impl Aws {
     pub async fn connect(args: &RemoteArgs, config_region: Option<&str>) -> Result<Aws, Error> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         let endpoint_url = if args.local {
-            Some(LOCAL_ENDPOINT.to_owned())
+            Some(local_endpoint())
         } else {
             args.endpoint_url.clone()
         };

@@ -410,9 +410,10 @@ pub async fn destroy(
         .clone()
         .unwrap_or_else(|| spec.stack_name.clone());
     if remote.local && !crate::localstack::healthy() {
-        return Err(Error::LocalStack(
-            "not running on 127.0.0.1:4566, so there is no local stack to delete".into(),
-        ));
+        return Err(Error::LocalStack(format!(
+            "not running at {}, so there is no local stack to delete",
+            crate::aws::local_endpoint()
+        )));
     }
     let aws = Aws::connect(remote, spec.region.as_deref()).await?;
     account_id(&aws).await?;

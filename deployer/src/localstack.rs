@@ -1,4 +1,4 @@
-//! `--local`: LocalStack on 127.0.0.1:4566, started through the project's `localstack/run` when
+//! `--local`: LocalStack on 127.0.0.1:4566 (or `ENITRUNK_LOCALSTACK_PORT`), started through the project's `localstack/run` when
 //! it is not answering.
 
 use std::io::{Read, Write};
@@ -12,9 +12,7 @@ use crate::progress::Progress;
 
 /// True when `/_localstack/health` answers 200.
 pub fn healthy() -> bool {
-    let Ok(addr) = "127.0.0.1:4566".parse() else {
-        return false;
-    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], crate::aws::local_port()));
     let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
         return false;
     };
@@ -38,7 +36,7 @@ pub fn ensure_running(progress: &mut Progress<'_>) -> Result<(), Error> {
     }
     let root = workspace_root().ok_or(Error::NoWorkspace)?;
     let run = root.join("localstack").join("run");
-    progress.line("LocalStack is not running on 127.0.0.1:4566: starting it with localstack/run (the first time installs it into .work/, about a minute)");
+    progress.line(&format!("LocalStack is not running on {}: starting it with localstack/run (the first time installs it into .work/, about a minute)", crate::aws::local_endpoint()));
     for step in ["setup", "start"] {
         // Its output goes to stderr, so stdout stays the command's result (`--output json`).
         let status = Command::new(&run)

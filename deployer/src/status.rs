@@ -82,9 +82,10 @@ pub async fn status(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Er
         .clone()
         .unwrap_or_else(|| spec.stack_name.clone());
     if remote.local && !crate::localstack::healthy() {
-        return Err(Error::LocalStack(
-            "not running on 127.0.0.1:4566; `enitrunk deploy --local` starts it".into(),
-        ));
+        return Err(Error::LocalStack(format!(
+            "not running at {}; `enitrunk deploy --local` starts it",
+            crate::aws::local_endpoint()
+        )));
     }
     let aws = Aws::connect(remote, spec.region.as_deref()).await?;
     account_id(&aws).await?;
