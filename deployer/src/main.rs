@@ -1,12 +1,16 @@
-//! The `enitrunk` command line.
+//! The `enitrunk` command line: parse, run, report errors with their causes.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Deploy Amazon ECS clusters with ENI trunking turned on, and prove it worked.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {}
-
-fn main() {
-    Cli::parse();
+fn main() -> ExitCode {
+    let cli = enitrunk::cli::Cli::parse();
+    match enitrunk::cli::run(cli, &mut std::io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", enitrunk::report(&e));
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

@@ -1,0 +1,169 @@
+//! Config parsing and validation: defaults, and every error message with its position.
+
+use super::*;
+
+fn err(text: &str) -> String {
+    match parse("enitrunk.yaml", text) {
+        Ok(spec) => panic!("expected an error, got {spec:#?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_starter_file_is_the_built_in_demo() {
+    let spec = demo();
+    assert_eq!(spec.stack_name, "enitrunk-demo");
+    assert_eq!(spec.cluster.instance_types[0].name, "m5.large");
+    assert_eq!(
+        (
+            spec.cluster.min_size,
+            spec.cluster.desired_capacity,
+            spec.cluster.max_size
+        ),
+        (1, 1, 2)
+    );
+    assert_eq!(spec.network, Network::Demo);
+    assert_eq!(spec.trunking.scope, Scope::Role);
+    assert_eq!(spec.trunking.on_delete, OnDelete::Retain);
+    assert_eq!(spec.tasks.len(), 1);
+    assert_eq!(spec.tasks[0].service, Some(Service { desired_count: 4 }));
+}
+
+#[test]
+fn an_empty_file_means_all_defaults() {
+    assert_eq!(parse("e.yaml", "# nothing here\n").unwrap(), demo());
+    assert_eq!(parse("e.yaml", "").unwrap(), demo());
+}
+
+#[test]
+fn arm64_types_get_the_arm64_ami() {
+    let spec = parse("a.yaml", "cluster:\n  instance_types: [c6g.large]\n").unwrap();
+    assert_eq!(spec.cluster.architecture, Architecture::Arm64);
+    assert!(
+        spec.cluster.ami_parameter.contains("/arm64/"),
+        "{}",
+        spec.cluster.ami_parameter
+    );
+}
+
+#[test]
+fn unknown_key() {
+    insta::assert_snapshot!(err(
+        "stack_name: demo\ncluster:\n  instance_type: [m5.large]\n"
+    ));
+}
+
+#[test]
+fn wrong_type() {
+    insta::assert_snapshot!(err("cluster:\n  min_size: one\n"));
+}
+
+#[test]
+fn negative_size() {
+    insta::assert_snapshot!(err("cluster:\n  max_size: -1\n"));
+}
+
+#[test]
+fn unknown_scope() {
+    insta::assert_snapshot!(err("trunking:\n  scope: role\n"));
+}
+
+#[test]
+fn missing_task_field() {
+    insta::assert_snapshot!(err(
+        "tasks:\n  - family: web\n    cpu: 256\n    containers: []\n"
+    ));
+}
+
+#[test]
+fn yaml_syntax_error() {
+    insta::assert_snapshot!(err("cluster:\n  instance_types: [m5.large\n"));
+}
+
+#[test]
+fn t_family_refused_with_alternatives() {
+    insta::assert_snapshot!(err("cluster:\n  instance_types: [m5.large, t3.large]\n"));
+}
+
+#[test]
+fn unknown_instance_type_suggests_spelling() {
+    insta::assert_snapshot!(err("cluster:\n  instance_types: [m5.larg]\n"));
+}
+
+#[test]
+fn mixed_architectures() {
+    insta::assert_snapshot!(err("cluster:\n  instance_types: [m5.large, m6g.large]\n"));
+}
+
+#[test]
+fn sizes_out_of_order() {
+    insta::assert_snapshot!(err(
+        "cluster:\n  min_size: 3\n  desired_capacity: 2\n  max_size: 4\n"
+    ));
+}
+
+#[test]
+fn task_problems_are_all_reported() {
+    let text = "\
+cluster:
+  instance_types: [c6g.medium]
+tasks:
+  - family: web
+    cpu: 64
+    memory: 4096
+    containers:
+      - name: web
+        image: nginx
+        ports: [80, 80]
+  - family: web
+    cpu: 2048
+    memory: 512
+    containers: []
+";
+    insta::assert_snapshot!(err(text));
+}
+
+#[test]
+fn network_needs_both_keys() {
+    insta::assert_snapshot!(err("network:\n  vpc_id: vpc-0a1b2c3d4e5f67890\n"));
+}
+
+#[test]
+fn bad_ids() {
+    insta::assert_snapshot!(err(
+        "network:\n  vpc_id: vpc-xyz\n  subnet_ids: [subnet-0123456789abcdef0, sg-0123]\n"
+    ));
+}
+
+#[test]
+fn bad_names() {
+    insta::assert_snapshot!(err(
+        "stack_name: 1st stack\nregion: Europe\ntrunking:\n  instance_role_name: 'has space'\n"
+    ));
+}
+
+#[test]
+fn pascal_case_ids() {
+    assert_eq!(pascal_case("web-api_v2"), "WebApiV2");
+    assert_eq!(pascal_case("batch"), "Batch");
+}
+
+#[test]
+fn punctuation_only_family_clash() {
+    let text = "\
+tasks:
+  - family: web-api
+    cpu: 256
+    memory: 512
+    containers: [{name: a, image: x}]
+  - family: web_api
+    cpu: 256
+    memory: 512
+    containers: [{name: a, image: x}]
+";
+    assert!(
+        err(text).contains("differs from another only in punctuation"),
+        "{}",
+        err(text)
+    );
+}

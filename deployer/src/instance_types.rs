@@ -1,0 +1,374 @@
+//! The embedded EC2 instance-type table (ENI limits, trunking support, size) and what ECS can
+//! place on each type. Data and provenance: `deployer/data/`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+const CSV: &str = include_str!("../data/ec2-eni-trunking-limits.csv");
+
+/// Families that limits.go marks trunking-compatible (the EKS view) but ECS does not support.
+const ECS_UNSUPPORTED_FAMILIES: &[&str] = &["c5n", "g4dn", "inf1", "z1d"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceType {
+    pub name: String,
+    pub max_enis: u32,
+    pub trunking_compatible: bool,
+    pub branch_enis: u32,
+    pub tasks_without_trunking: u32,
+    /// The ECS documentation's figure, verbatim (it has anomalies, see [`Trunking`]).
+    pub documented_tasks_with_trunking: Option<i64>,
+    pub vcpu: u32,
+    pub memory_mib: u64,
+    pub bare_metal: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        })
+    }
+}
+
+/// What ECS can do with trunking on a type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trunking {
+    /// The ECS documentation's task limit with trunking.
+    Documented(u32),
+    /// `branch_enis + max_enis - 2`, with why it is an estimate.
+    Estimated(u32, &'static str),
+    Unsupported(String),
+}
+
+impl InstanceType {
+    pub fn family(&self) -> &str {
+        self.name.split('.').next().unwrap_or(&self.name)
+    }
+
+    /// Graviton families carry a `g` right after the generation digits (m6g, c7gn, x2gd, is4gen).
+    pub fn architecture(&self) -> Architecture {
+        let family = self.family();
+        if family == "a1" {
+            return Architecture::Arm64;
+        }
+        let after_digits = family
+            .trim_start_matches(|c: char| c.is_ascii_lowercase() || c == '-')
+            .trim_start_matches(|c: char| c.is_ascii_digit());
+        if after_digits.starts_with('g') && !family.starts_with("u-") {
+            Architecture::Arm64
+        } else {
+            Architecture::X86_64
+        }
+    }
+
+    fn formula(&self) -> u32 {
+        (self.branch_enis + self.max_enis).saturating_sub(2)
+    }
+
+    pub fn trunking(&self) -> Trunking {
+        if !self.trunking_compatible {
+            return Trunking::Unsupported(format!(
+                "the {} family does not support it",
+                self.family()
+            ));
+        }
+        if self.family().starts_with("mac") {
+            return Trunking::Unsupported(
+                "it runs macOS, and trunking is for Linux container instances".into(),
+            );
+        }
+        if let Some(documented) = self.documented_tasks_with_trunking {
+            let formula = self.formula();
+            return match u32::try_from(documented) {
+                Ok(n) if n == formula => Trunking::Documented(n),
+                _ => Trunking::Estimated(
+                    formula,
+                    "the ECS documentation's figure contradicts the interface limits",
+                ),
+            };
+        }
+        if ECS_UNSUPPORTED_FAMILIES.contains(&self.family()) {
+            return Trunking::Unsupported(format!(
+                "ECS does not support it on the {} family",
+                self.family()
+            ));
+        }
+        if table()
+            .types
+            .iter()
+            .any(|t| t.family() == self.family() && t.documented_tasks_with_trunking.is_some())
+        {
+            return Trunking::Unsupported(format!(
+                "ECS documents it for other {} sizes, not this one",
+                self.family()
+            ));
+        }
+        Trunking::Estimated(self.formula(), "newer than the ECS documentation's table")
+    }
+
+    pub fn supports_trunking(&self) -> bool {
+        !matches!(self.trunking(), Trunking::Unsupported(_))
+    }
+
+    /// Task limit with trunking, when supported.
+    pub fn tasks_with_trunking(&self) -> Option<u32> {
+        match self.trunking() {
+            Trunking::Documented(n) | Trunking::Estimated(n, _) => Some(n),
+            Trunking::Unsupported(_) => None,
+        }
+    }
+}
+
+pub struct Table {
+    pub types: Vec<InstanceType>,
+    by_name: HashMap<String, usize>,
+}
+
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| parse(CSV))
+}
+
+pub fn get(name: &str) -> Option<&'static InstanceType> {
+    let t = table();
+    t.by_name.get(name).map(|&i| &t.types[i])
+}
+
+fn parse(csv: &str) -> Table {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("column {name} missing from the embedded table"))
+    };
+    let (name, max_enis, compat, branch, without, with, vcpu, mem, metal) = (
+        col("instance_type"),
+        col("max_enis"),
+        col("trunking_compatible"),
+        col("branch_enis"),
+        col("ecs_tasks_without_trunking"),
+        col("ecs_tasks_with_trunking"),
+        col("vcpu"),
+        col("memory_mib"),
+        col("bare_metal"),
+    );
+    let mut types = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        // One row (mac-m4max.metal) has no size; macOS types are refused anyway.
+        let num = |c: usize| -> u64 {
+            if f[c].is_empty() {
+                return 0;
+            }
+            f[c].parse()
+                .unwrap_or_else(|_| panic!("embedded table line {}: bad number {:?}", i + 2, f[c]))
+        };
+        types.push(InstanceType {
+            name: f[name].to_owned(),
+            max_enis: num(max_enis) as u32,
+            trunking_compatible: f[compat] == "true",
+            branch_enis: num(branch) as u32,
+            tasks_without_trunking: num(without) as u32,
+            documented_tasks_with_trunking: f[with].parse().ok(),
+            vcpu: num(vcpu) as u32,
+            memory_mib: num(mem),
+            bare_metal: f[metal] == "true",
+        });
+    }
+    let by_name = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
+    Table { types, by_name }
+}
+
+/// Supported types of the same architecture and about the same size (vCPU and memory within a
+/// factor of two), closest first: what to suggest instead of an unsupported type.
+pub fn alternatives(to: &InstanceType, n: usize) -> Vec<&'static InstanceType> {
+    let mut candidates: Vec<(u64, &InstanceType)> = table()
+        .types
+        .iter()
+        .filter(|t| {
+            t.architecture() == to.architecture()
+                && !t.bare_metal
+                && matches!(t.trunking(), Trunking::Documented(_))
+                && t.vcpu * 2 >= to.vcpu
+                && t.vcpu <= to.vcpu * 2
+                && t.memory_mib * 2 >= to.memory_mib
+                && t.memory_mib <= to.memory_mib * 2
+        })
+        .map(|t| {
+            let distance =
+                t.vcpu.abs_diff(to.vcpu) as u64 * 4096 + t.memory_mib.abs_diff(to.memory_mib);
+            (distance, t)
+        })
+        .collect();
+    // Common general-purpose families first among equals, then by name for determinism.
+    candidates.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(family_rank(a.1).cmp(&family_rank(b.1)))
+            .then(a.1.name.cmp(&b.1.name))
+    });
+    candidates.into_iter().take(n).map(|(_, t)| t).collect()
+}
+
+fn family_rank(t: &InstanceType) -> u8 {
+    match t.family() {
+        "m6i" | "m6g" | "m5" | "c6i" | "c6g" | "r6i" | "r6g" => 0,
+        f if f.len() == 2 => 1,
+        _ => 2,
+    }
+}
+
+/// Known names closest in spelling, for "unknown instance type" errors.
+pub fn similar_names(name: &str, n: usize) -> Vec<&'static str> {
+    let mut scored: Vec<(usize, &str)> = table()
+        .types
+        .iter()
+        .map(|t| (edit_distance(name, &t.name), t.name.as_str()))
+        .filter(|(d, _)| *d <= 3)
+        .collect();
+    scored.sort();
+    scored.into_iter().take(n).map(|(_, s)| s).collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(name: &str) -> &'static InstanceType {
+        get(name).unwrap_or_else(|| panic!("{name} not in table"))
+    }
+
+    #[test]
+    fn documented_figures() {
+        for (name, without, with) in [
+            ("m5.large", 2, 10),
+            ("c5.large", 2, 10),
+            ("m5.xlarge", 3, 20),
+            ("m5.24xlarge", 14, 120),
+            ("c6g.medium", 1, 4),
+        ] {
+            let it = t(name);
+            assert_eq!(it.tasks_without_trunking, without, "{name} without");
+            assert_eq!(it.trunking(), Trunking::Documented(with), "{name} with");
+        }
+    }
+
+    #[test]
+    fn unsupported_types() {
+        for name in [
+            "t3.medium",
+            "t2.large",
+            "t3a.large",
+            "t4g.large",
+            "m4.large",
+            "c4.large",
+            "r4.large",
+            "p3.2xlarge",
+            "c5n.large",
+            "g4dn.xlarge",
+            "inf1.xlarge",
+            "z1d.large",
+            "m5.metal",
+            "c5.metal",
+            "mac2.metal",
+            "mac-m4max.metal",
+        ] {
+            assert!(
+                matches!(t(name).trunking(), Trunking::Unsupported(_)),
+                "{name}: {:?}",
+                t(name).trunking()
+            );
+        }
+    }
+
+    #[test]
+    fn undocumented_compatible_types_are_estimates() {
+        assert!(matches!(
+            t("m7i.large").trunking(),
+            Trunking::Estimated(10, _)
+        ));
+        assert!(matches!(
+            t("c8g.large").trunking(),
+            Trunking::Estimated(10, _)
+        ));
+    }
+
+    #[test]
+    fn suspect_documented_figures_become_estimates() {
+        assert_eq!(t("i4i.16xlarge").documented_tasks_with_trunking, Some(248));
+        assert!(matches!(
+            t("i4i.16xlarge").trunking(),
+            Trunking::Estimated(133, _)
+        ));
+        assert!(matches!(
+            t("trn1n.32xlarge").trunking(),
+            Trunking::Estimated(198, _)
+        ));
+    }
+
+    #[test]
+    fn architectures() {
+        for (name, arch) in [
+            ("m5.large", Architecture::X86_64),
+            ("g4dn.xlarge", Architecture::X86_64),
+            ("u-6tb1.112xlarge", Architecture::X86_64),
+            ("a1.large", Architecture::Arm64),
+            ("c6g.medium", Architecture::Arm64),
+            ("c6gn.large", Architecture::Arm64),
+            ("x2gd.large", Architecture::Arm64),
+            ("im4gn.large", Architecture::Arm64),
+            ("g5g.xlarge", Architecture::Arm64),
+        ] {
+            assert_eq!(t(name).architecture(), arch, "{name}");
+        }
+    }
+
+    #[test]
+    fn alternatives_are_supported_and_similar() {
+        let alts = alternatives(t("t3.large"), 3);
+        assert_eq!(alts.len(), 3);
+        for a in &alts {
+            assert!(a.supports_trunking());
+            assert_eq!(a.architecture(), Architecture::X86_64);
+            assert!(a.vcpu <= 4 && a.memory_mib <= 16384, "{}", a.name);
+        }
+        let alts = alternatives(t("t4g.medium"), 3);
+        assert!(alts.iter().all(|a| a.architecture() == Architecture::Arm64));
+    }
+
+    #[test]
+    fn similar_names_catch_typos() {
+        assert_eq!(similar_names("m5.larg", 1), ["m5.large"]);
+    }
+}
