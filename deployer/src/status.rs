@@ -59,6 +59,12 @@ impl fmt::Display for StatusReport {
                 "cluster {cluster}: {} container instances",
                 self.instances.len()
             )?;
+            if self.instances.is_empty() {
+                writeln!(
+                    f,
+                    "  (instances appear once their ECS agent registers them with the cluster)"
+                )?;
+            }
             for i in &self.instances {
                 let trunk = match &i.trunk_id {
                     Some(id) => format!("trunked ({id})"),

@@ -88,7 +88,7 @@ def bootstrap_zip(script: Path | None = None, binary: Path | None = None) -> byt
     return buf.getvalue()
 
 
-def create_function(client, role_arn, package: bytes, timeout=10, env=None, name=None):
+def create_function(client, role_arn, package: bytes, timeout=10, env=None, name=None, **extra):
     lam = client("lambda")
     name = name or unique("fn")
     lam.create_function(
@@ -100,6 +100,7 @@ def create_function(client, role_arn, package: bytes, timeout=10, env=None, name
         Timeout=timeout,
         MemorySize=128,
         Environment={"Variables": env or {}},
+        **extra,
     )
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
     return name

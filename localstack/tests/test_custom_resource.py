@@ -144,3 +144,64 @@ def test_service_timeout_fails_a_silent_function(client, cr_function):
     events = cfn.describe_stack_events(StackName=name)["StackEvents"]
     failed = [e for e in events if e["LogicalResourceId"] == "Probe" and e["ResourceStatus"] == "CREATE_FAILED"]
     assert "did not receive a response" in failed[0]["ResourceStatusReason"]
+
+
+def test_a_stack_whose_create_failed_part_way_can_be_deleted(client, cr_function):
+    """Regression: DeleteStack used to fail on the resources the failed create never reached."""
+    cfn = client("cloudformation")
+    iam = client("iam")
+    name = unique("cr-fail-delete")
+    role_name = unique("cr-fail-role")
+    body = yaml.safe_dump({
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {
+                "RoleName": role_name,
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
+            "Probe": {"Type": "Custom::Probe", "DependsOn": "Role",
+                      "Properties": {"ServiceToken": cr_function, "Fail": "no"}},
+            # Never created: it waits for Probe, which fails.
+            "Profile": {"Type": "AWS::IAM::InstanceProfile", "DependsOn": "Probe",
+                        "Properties": {"Roles": [{"Ref": "Role"}]}},
+        },
+    })
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"])["StackId"]
+    assert wait_stack(cfn, stack_id)["StackStatus"] in ("CREATE_FAILED", "ROLLBACK_COMPLETE")
+    iam.get_role(RoleName=role_name)  # created before the failure (no rollback in LocalStack)
+
+    cfn.delete_stack(StackName=stack_id)
+    stack = wait_stack(cfn, stack_id)
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    assert stack["StackStatus"] == "DELETE_COMPLETE", [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason")) for e in events]
+    assert not [e for e in events if e["LogicalResourceId"] == "Profile"], "Profile was never created"
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=role_name)
+
+
+def test_a_resource_whose_create_failed_is_not_deleted_again(client):
+    """Regression: DeleteStack ended DELETE_FAILED on an Auto Scaling group whose create had
+    failed (there was no group to delete)."""
+    cfn = client("cloudformation")
+    name = unique("asg-fail-delete")
+    body = yaml.safe_dump({
+        "Resources": {
+            "LaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {
+                "LaunchTemplateData": {"ImageId": "ami-12c6146b", "InstanceType": "m5.large"}}},
+            "Group": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
+                "MinSize": "0", "MaxSize": "1",
+                "VPCZoneIdentifier": ["subnet-0fedcba9876543210"],  # does not exist
+                "LaunchTemplate": {"LaunchTemplateId": {"Ref": "LaunchTemplate"},
+                                   "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}}}},
+        },
+    })
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=body)["StackId"]
+    assert wait_stack(cfn, stack_id)["StackStatus"] in ("CREATE_FAILED", "ROLLBACK_COMPLETE")
+    failed = [e for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+              if e["LogicalResourceId"] == "Group" and e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed, "the group's create was expected to fail"
+
+    cfn.delete_stack(StackName=stack_id)
+    stack = wait_stack(cfn, stack_id)
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    assert stack["StackStatus"] == "DELETE_COMPLETE", [
+        (e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason")) for e in events]

@@ -1,4 +1,5 @@
-"""The custom-resource replacement Delete, added to LocalStack's CloudFormation engine (v2).
+"""Fixes to LocalStack's CloudFormation engine (v2): the custom-resource replacement Delete, and
+the delete of a stack whose create failed part way.
 
 For a custom resource, CloudFormation cannot know from the template whether an Update replaces
 the resource: the function decides, by answering with a new `PhysicalResourceId`. CloudFormation
@@ -8,6 +9,12 @@ with the *old* properties
 LocalStack's engine only replaces on create-only property changes, so this hook (registered in
 `localstack.hooks.on_infra_start`) wraps `ChangeSetModelExecutor._execute_resource_change` and
 defers that Delete itself.
+
+The engine does not roll back a failed create (localstack/README.md, "Known gaps"): the stack
+stays CREATE_FAILED with the resources created so far, and those after the failed one were never
+created. DeleteStack then asked their providers to delete them anyway, which fails for many types
+(AWS::IAM::InstanceProfile: "Failed to delete resource with id InstanceProfile") and left the
+stack DELETE_FAILED. CloudFormation deletes only what exists; so does the second hook.
 """
 
 from __future__ import annotations
@@ -69,3 +76,47 @@ def patch_custom_resource_replacement():
 
         LOG.debug("custom resource %s replaced (%s -> %s); deferring the Delete of the old id", name, old_id, new_id)
         self._defer_action(f"cleanup-from-replacement-{name}", cleanup)
+
+
+@hooks.on_infra_start()
+def patch_delete_skips_never_created_resources():
+    from localstack.aws.api.cloudformation import ResourceStatus, StackStatus
+    from localstack.services.cloudformation.engine.v2.change_set_model import is_nothing
+    from localstack.services.cloudformation.engine.v2.change_set_model_executor import ChangeSetModelExecutor
+    from localstack.utils.patch import patch
+
+    @patch(ChangeSetModelExecutor._execute_resource_change)
+    def _execute_resource_change(fn, self, name, before, after):
+        stack = self._change_set.stack
+        if (
+            stack.status == StackStatus.DELETE_IN_PROGRESS
+            and not is_nothing(before)
+            and is_nothing(after)
+            and name not in (stack.resolved_resources or {})
+        ):
+            # The engine records every resource it attempted; this one it never reached.
+            LOG.debug("stack %s: %s was never created; nothing to delete", stack.stack_name, name)
+            return
+        state = (stack.resource_states or {}).get(name) or {}
+        if (
+            stack.status == StackStatus.DELETE_IN_PROGRESS
+            and not is_nothing(before)
+            and is_nothing(after)
+            and state.get("ResourceStatus") == ResourceStatus.CREATE_FAILED
+            and not state.get("PhysicalResourceId")
+            and not _is_custom(state.get("ResourceType", ""))
+        ):
+            # Its create failed, so there is nothing to delete; as on AWS, the record goes.
+            # Custom resources are the exception: AWS sends their function the Delete anyway.
+            stack.set_resource_status(
+                logical_resource_id=name,
+                physical_resource_id=None,
+                resource_type=state["ResourceType"],
+                status=ResourceStatus.DELETE_COMPLETE,
+            )
+            return
+        fn(self, name=name, before=before, after=after)
+
+
+def _is_custom(resource_type: str) -> bool:
+    return resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource"
