@@ -399,24 +399,31 @@ impl fmt::Display for DestroyReport {
     }
 }
 
-pub async fn destroy(
-    spec: &Spec,
-    remote: &RemoteArgs,
-    yes: bool,
-    progress: &mut Progress<'_>,
-) -> Result<DestroyReport, Error> {
+/// For commands on a stack that should already exist: no LocalStack to start, the stack name,
+/// and credentials checked.
+pub async fn connect_to_existing(spec: &Spec, remote: &RemoteArgs) -> Result<(Aws, String), Error> {
     let stack_name = remote
         .stack_name
         .clone()
         .unwrap_or_else(|| spec.stack_name.clone());
     if remote.local && !crate::localstack::healthy() {
         return Err(Error::LocalStack(format!(
-            "not running at {}, so there is no local stack to delete",
+            "not running at {}, so there is no local stack; `enitrunk deploy --local` starts it",
             crate::aws::local_endpoint()
         )));
     }
     let aws = Aws::connect(remote, spec.region.as_deref()).await?;
     account_id(&aws).await?;
+    Ok((aws, stack_name))
+}
+
+pub async fn destroy(
+    spec: &Spec,
+    remote: &RemoteArgs,
+    yes: bool,
+    progress: &mut Progress<'_>,
+) -> Result<DestroyReport, Error> {
+    let (aws, stack_name) = connect_to_existing(spec, remote).await?;
     let Some(info) = stack::describe(&aws, &stack_name).await? else {
         return Ok(DestroyReport {
             stack_name,

@@ -261,6 +261,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The ECS documentation's task limits that `plan` must reproduce: type, without, with trunking.
+#[cfg(test)]
+pub(crate) const DOCUMENTED_LIMITS: [(&str, u32, u32); 5] = [
+    ("m5.large", 2, 10),
+    ("c5.large", 2, 10),
+    ("m5.xlarge", 3, 20),
+    ("m5.24xlarge", 14, 120),
+    ("c6g.medium", 1, 4),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,13 +281,7 @@ mod tests {
 
     #[test]
     fn documented_figures() {
-        for (name, without, with) in [
-            ("m5.large", 2, 10),
-            ("c5.large", 2, 10),
-            ("m5.xlarge", 3, 20),
-            ("m5.24xlarge", 14, 120),
-            ("c6g.medium", 1, 4),
-        ] {
+        for (name, without, with) in DOCUMENTED_LIMITS {
             let it = t(name);
             assert_eq!(it.tasks_without_trunking, without, "{name} without");
             assert_eq!(it.trunking(), Trunking::Documented(with), "{name} with");

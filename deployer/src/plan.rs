@@ -313,13 +313,7 @@ mod tests {
     #[test]
     fn agrees_with_the_documented_eni_limits() {
         // Tiny tasks, so the ENI limit is what binds.
-        for (name, without, with) in [
-            ("m5.large", 2, 10),
-            ("c5.large", 2, 10),
-            ("m5.xlarge", 3, 20),
-            ("m5.24xlarge", 14, 120),
-            ("c6g.medium", 1, 4),
-        ] {
+        for (name, without, with) in crate::instance_types::DOCUMENTED_LIMITS {
             let r = row(name, workload(128, 64, 100));
             assert_eq!(
                 (r.tasks_without_trunking, r.tasks_with_trunking),

@@ -59,3 +59,37 @@ impl<'a> Progress<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_output_has_lines_only() {
+        let mut buf = Vec::new();
+        let mut p = Progress::new(&mut buf, false);
+        p.status("creating: 1 resources done");
+        p.line("12:00:00  CREATE_COMPLETE  Vpc");
+        p.status("creating: 2 resources done");
+        p.finish();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "12:00:00  CREATE_COMPLETE  Vpc\n"
+        );
+    }
+
+    #[test]
+    fn a_terminal_gets_one_status_line_redrawn_under_the_lines() {
+        let mut buf = Vec::new();
+        let mut p = Progress::new(&mut buf, true);
+        p.status("creating");
+        p.line("event");
+        p.status("creating");
+        p.finish();
+        let out = String::from_utf8(buf).unwrap();
+        assert_eq!(
+            out, "\r\x1b[2Kcreating (0s)\r\x1b[2Kevent\n\r\x1b[2Kcreating (0s)\r\x1b[2K",
+            "{out:?}"
+        );
+    }
+}

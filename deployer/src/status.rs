@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, RemoteArgs};
 use crate::config::Spec;
-use crate::deploy::{account_id, effective_trunking};
+use crate::deploy::{connect_to_existing, effective_trunking};
 use crate::error::Error;
 use crate::instance_types;
 use crate::stack::{self, StackInfo};
@@ -83,18 +83,7 @@ impl fmt::Display for StatusReport {
 }
 
 pub async fn status(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error> {
-    let stack_name = remote
-        .stack_name
-        .clone()
-        .unwrap_or_else(|| spec.stack_name.clone());
-    if remote.local && !crate::localstack::healthy() {
-        return Err(Error::LocalStack(format!(
-            "not running at {}; `enitrunk deploy --local` starts it",
-            crate::aws::local_endpoint()
-        )));
-    }
-    let aws = Aws::connect(remote, spec.region.as_deref()).await?;
-    account_id(&aws).await?;
+    let (aws, stack_name) = connect_to_existing(spec, remote).await?;
     let mut report = StatusReport {
         stack_name: stack_name.clone(),
         stack: None,

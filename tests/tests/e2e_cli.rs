@@ -40,8 +40,8 @@ fn show(out: &Output) -> String {
     )
 }
 
-/// `deploy --local --yes` of `stack`, as JSON; panics with the whole output unless it exits 0.
-fn deploy(dir: &Path, stack: &str, extra: &[&str]) -> (Value, String) {
+/// `deploy --local --yes` of `stack` with the test-built function.
+fn deploy_raw(dir: &Path, stack: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "deploy",
         "--local",
@@ -52,8 +52,14 @@ fn deploy(dir: &Path, stack: &str, extra: &[&str]) -> (Value, String) {
         stack,
     ];
     args.extend_from_slice(extra);
+    enitrunk(dir, &args)
+}
+
+/// [`deploy_raw`] as JSON; panics with the whole output unless it exits 0.
+fn deploy(dir: &Path, stack: &str, extra: &[&str]) -> (Value, String) {
+    let mut args = extra.to_vec();
     args.extend_from_slice(&["--output", "json"]);
-    let out = enitrunk(dir, &args);
+    let out = deploy_raw(dir, stack, &args);
     assert!(
         out.status.success(),
         "deploy {stack} failed: {}",
@@ -268,18 +274,7 @@ fn a_failed_deploy_prints_its_root_cause_and_the_next_deploy_recovers() {
     );
     std::fs::write(dir.join("enitrunk.yaml"), broken).unwrap();
 
-    let out = enitrunk(
-        &dir,
-        &[
-            "deploy",
-            "--local",
-            "--yes",
-            "--bootstrap",
-            BOOTSTRAP,
-            "--stack-name",
-            &name,
-        ],
-    );
+    let out = deploy_raw(&dir, &name, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let cause = stderr
@@ -325,18 +320,7 @@ fn an_invalid_config_deploys_nothing() {
         "cluster:\n  instance_types: [t3.large]\n",
     )
     .unwrap();
-    let out = enitrunk(
-        &dir,
-        &[
-            "deploy",
-            "--local",
-            "--yes",
-            "--bootstrap",
-            BOOTSTRAP,
-            "--stack-name",
-            &name,
-        ],
-    );
+    let out = deploy_raw(&dir, &name, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr)
