@@ -108,9 +108,20 @@ impl Aws {
     }
 }
 
-/// The error chain of an SDK error, one line: what `Display` on the SDK error alone hides.
+/// An SDK error as one line: each cause's message, without the raw response that
+/// `DisplayErrorContext` appends in debug form.
 pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        // Service errors repeat their message one level down.
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
 }
 
 /// `DescribeStacks` on a stack that does not exist: a `ValidationError` whose only

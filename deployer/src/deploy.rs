@@ -129,11 +129,11 @@ pub async fn account_id(aws: &Aws) -> Result<String, Error> {
 /// ECS needs its service-linked role before it can manage capacity providers and tasks' network
 /// interfaces; a new account may not have it yet.
 async fn ensure_ecs_service_linked_role(
-    aws: &Aws,
+    iam: &aws_sdk_iam::Client,
     progress: &mut Progress<'_>,
 ) -> Result<(), Error> {
     const ROLE: &str = "AWSServiceRoleForECS";
-    match aws.iam.get_role().role_name(ROLE).send().await {
+    match iam.get_role().role_name(ROLE).send().await {
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
@@ -142,18 +142,20 @@ async fn ensure_ecs_service_linked_role(
             progress.line(
                 "creating the ECS service-linked role AWSServiceRoleForECS (once per account)",
             );
-            aws.iam
+            let created = iam
                 .create_service_linked_role()
                 .aws_service_name("ecs.amazonaws.com")
                 .send()
-                .await
-                .map_err(|e| {
-                    Error::aws(
-                        "create the ECS service-linked role (iam:CreateServiceLinkedRole)",
-                        &e,
-                    )
-                })?;
-            Ok(())
+                .await;
+            match created {
+                Ok(_) => Ok(()),
+                // Another deploy created it in between: what was wanted is there.
+                Err(_) if iam.get_role().role_name(ROLE).send().await.is_ok() => Ok(()),
+                Err(e) => Err(Error::aws(
+                    "create the ECS service-linked role (iam:CreateServiceLinkedRole)",
+                    &e,
+                )),
+            }
         }
         Err(e)
             if e.as_service_error()
@@ -211,7 +213,7 @@ pub async fn deploy(
             .unwrap_or_default()
     ));
     if args.template == Which::EcsCluster {
-        ensure_ecs_service_linked_role(&aws, progress).await?;
+        ensure_ecs_service_linked_role(&aws.iam, progress).await?;
     }
     let binary = match &args.bootstrap {
         Some(p) => p.clone(),
@@ -470,4 +472,66 @@ async fn destroy_stack(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_iam::operation::create_service_linked_role::CreateServiceLinkedRoleError;
+    use aws_sdk_iam::operation::get_role::{GetRoleError, GetRoleOutput};
+    use aws_sdk_iam::types::error::{InvalidInputException, NoSuchEntityException};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn missing() -> GetRoleError {
+        GetRoleError::NoSuchEntityException(
+            NoSuchEntityException::builder()
+                .message("no such role")
+                .build(),
+        )
+    }
+
+    fn taken() -> CreateServiceLinkedRoleError {
+        CreateServiceLinkedRoleError::InvalidInputException(
+            InvalidInputException::builder()
+                .message("Service role name AWSServiceRoleForECS has been taken in this account")
+                .build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn two_deploys_creating_the_service_linked_role_at_once_both_succeed() {
+        let first = mock!(aws_sdk_iam::Client::get_role).then_error(missing);
+        let create = mock!(aws_sdk_iam::Client::create_service_linked_role).then_error(taken);
+        let again =
+            mock!(aws_sdk_iam::Client::get_role).then_output(|| GetRoleOutput::builder().build());
+        let iam = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&first, &create, &again]);
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        ensure_ecs_service_linked_role(&iam, &mut progress)
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.num_calls(), create.num_calls(), again.num_calls()),
+            (1, 1, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_create_that_really_fails_is_reported() {
+        let first = mock!(aws_sdk_iam::Client::get_role).then_error(missing);
+        let create = mock!(aws_sdk_iam::Client::create_service_linked_role).then_error(taken);
+        let again = mock!(aws_sdk_iam::Client::get_role).then_error(missing);
+        let iam = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&first, &create, &again]);
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        let err = ensure_ecs_service_linked_role(&iam, &mut progress)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "create the ECS service-linked role (iam:CreateServiceLinkedRole): service error: \
+             InvalidInputException: Service role name AWSServiceRoleForECS has been taken in this account"
+        );
+    }
 }
