@@ -222,7 +222,7 @@ pub async fn deploy(
     let code = package::upload(&aws, &account, &binary, progress).await?;
 
     let mut recreated = false;
-    let existing = stack::describe(&aws, &stack_name).await?;
+    let existing = stack::describe(&aws.cfn, &stack_name).await?;
     let create = match existing.as_ref().map(|s| s.status.as_str()) {
         None | Some("REVIEW_IN_PROGRESS") => true,
         // A failed first create leaves a stack that can only be deleted.
@@ -259,7 +259,7 @@ pub async fn deploy(
     };
 
     let outcome = stack::create_change_set(
-        &aws,
+        &aws.cfn,
         ChangeSetRequest {
             stack_name: &stack_name,
             create,
@@ -273,7 +273,7 @@ pub async fn deploy(
     .await?;
     let change_set = match outcome {
         ChangeSetOutcome::NoChanges => {
-            let info = stack::describe(&aws, &stack_name)
+            let info = stack::describe(&aws.cfn, &stack_name)
                 .await?
                 .unwrap_or_default();
             progress.line(&format!("stack {stack_name}: no changes"));
@@ -311,7 +311,7 @@ pub async fn deploy(
         return Err(Error::NeedsYes("deploy (answered no)"));
     }
 
-    let after = stack::newest_event(&aws, &change_set.stack_id).await?;
+    let after = stack::newest_event(&aws.cfn, &change_set.stack_id).await?;
     aws.cfn
         .execute_change_set()
         .change_set_name(&change_set.id)
@@ -320,7 +320,7 @@ pub async fn deploy(
         .map_err(|e| Error::aws(format!("execute change set {}", change_set.name), &e))?;
     let verb = if create { "creating" } else { "updating" };
     let watched = tokio::select! {
-        w = stack::watch(&aws, &change_set.stack_id, after.as_deref(), verb, progress) => w?,
+        w = stack::watch(&aws.cfn, &change_set.stack_id, after.as_deref(), verb, progress) => w?,
         _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { stack: stack_name, verb }),
     };
     if stack::classify(&watched.status) != State::Complete {
@@ -331,7 +331,7 @@ pub async fn deploy(
             cause: stack::root_cause(&watched.events).cloned().map(Box::new),
         });
     }
-    let info = stack::describe(&aws, &change_set.stack_id)
+    let info = stack::describe(&aws.cfn, &change_set.stack_id)
         .await?
         .unwrap_or_default();
     let trunking = verify(&aws, &stack_name, &info.outputs).await?;
@@ -426,7 +426,7 @@ pub async fn destroy(
     progress: &mut Progress<'_>,
 ) -> Result<DestroyReport, Error> {
     let (aws, stack_name) = connect_to_existing(spec, remote).await?;
-    let Some(info) = stack::describe(&aws, &stack_name).await? else {
+    let Some(info) = stack::describe(&aws.cfn, &stack_name).await? else {
         return Ok(DestroyReport {
             stack_name,
             result: "absent",
@@ -452,7 +452,7 @@ async fn destroy_stack(
     info: &stack::StackInfo,
     progress: &mut Progress<'_>,
 ) -> Result<(), Error> {
-    let after = stack::newest_event(aws, &info.id).await?;
+    let after = stack::newest_event(&aws.cfn, &info.id).await?;
     aws.cfn
         .delete_stack()
         .stack_name(&info.id)
@@ -460,7 +460,7 @@ async fn destroy_stack(
         .await
         .map_err(|e| Error::aws(format!("delete stack {}", info.name), &e))?;
     let watched = tokio::select! {
-        w = stack::watch(aws, &info.id, after.as_deref(), "deleting", progress) => w?,
+        w = stack::watch(&aws.cfn, &info.id, after.as_deref(), "deleting", progress) => w?,
         _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { stack: info.name.clone(), verb: "deleting" }),
     };
     if watched.status != "DELETE_COMPLETE" {

@@ -11,7 +11,9 @@ use aws_sdk_cloudformation::types::{
 };
 use serde::Serialize;
 
-use crate::aws::{Aws, is_stack_missing};
+use aws_sdk_cloudformation::Client;
+
+use crate::aws::is_stack_missing;
 use crate::error::Error;
 use crate::progress::Progress;
 
@@ -25,14 +27,8 @@ pub struct StackInfo {
 }
 
 /// The stack by name or id, or `None` when there is none.
-pub async fn describe(aws: &Aws, name_or_id: &str) -> Result<Option<StackInfo>, Error> {
-    let resp = match aws
-        .cfn
-        .describe_stacks()
-        .stack_name(name_or_id)
-        .send()
-        .await
-    {
+pub async fn describe(cfn: &Client, name_or_id: &str) -> Result<Option<StackInfo>, Error> {
+    let resp = match cfn.describe_stacks().stack_name(name_or_id).send().await {
         Ok(r) => r,
         Err(e)
             if e.as_service_error()
@@ -144,7 +140,7 @@ pub struct ChangeSetRequest<'a> {
 
 /// Creates a change set and waits until CloudFormation has computed it.
 pub async fn create_change_set(
-    aws: &Aws,
+    cfn: &Client,
     req: ChangeSetRequest<'_>,
 ) -> Result<ChangeSetOutcome, Error> {
     use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
@@ -154,8 +150,7 @@ pub async fn create_change_set(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     );
-    let created = aws
-        .cfn
+    let created = cfn
         .create_change_set()
         .stack_name(req.stack_name)
         .change_set_name(&name)
@@ -190,8 +185,7 @@ pub async fn create_change_set(
     let id = created.id.unwrap_or(name.clone());
     let mut delay = Duration::from_millis(200);
     loop {
-        let cs = aws
-            .cfn
+        let cs = cfn
             .describe_change_set()
             .change_set_name(&id)
             .send()
@@ -233,12 +227,7 @@ pub async fn create_change_set(
             Some(ChangeSetStatus::Failed) => {
                 let reason = cs.status_reason.unwrap_or_default();
                 // Delete it either way: a failed change set stays listed on the stack.
-                let _ = aws
-                    .cfn
-                    .delete_change_set()
-                    .change_set_name(&id)
-                    .send()
-                    .await;
+                let _ = cfn.delete_change_set().change_set_name(&id).send().await;
                 if crate::aws::is_no_changes(&reason) {
                     return Ok(ChangeSetOutcome::NoChanges);
                 }
@@ -263,9 +252,8 @@ pub async fn create_change_set(
 }
 
 /// The newest event id of a stack, to show only what happens after it.
-pub async fn newest_event(aws: &Aws, stack: &str) -> Result<Option<String>, Error> {
-    let resp = aws
-        .cfn
+pub async fn newest_event(cfn: &Client, stack: &str) -> Result<Option<String>, Error> {
+    let resp = cfn
         .describe_stack_events()
         .stack_name(stack)
         .send()
@@ -349,7 +337,7 @@ pub struct Watched {
 /// Follows `stack_id` until its status is terminal, printing each new event. Polls every
 /// 0.5 s at first, backing off to 5 s while nothing happens, back to fast when events come.
 pub async fn watch(
-    aws: &Aws,
+    cfn: &Client,
     stack_id: &str,
     after_event: Option<&str>,
     verb: &str,
@@ -359,7 +347,7 @@ pub async fn watch(
     let mut all = Vec::new();
     let mut delay = Duration::from_millis(500);
     loop {
-        let fresh = new_events(aws, stack_id, after_event, &mut seen).await?;
+        let fresh = new_events(cfn, stack_id, after_event, &mut seen).await?;
         if !fresh.is_empty() {
             delay = Duration::from_millis(500);
         }
@@ -367,14 +355,14 @@ pub async fn watch(
             progress.line(&e.to_string());
             all.push(e);
         }
-        let info = describe(aws, stack_id).await?;
+        let info = describe(cfn, stack_id).await?;
         let (status, reason) = match info {
             Some(i) => (i.status, i.status_reason),
             None => ("DELETE_COMPLETE".to_owned(), None),
         };
         if classify(&status) != State::InProgress {
             // The last events can land between the two calls.
-            for e in new_events(aws, stack_id, after_event, &mut seen).await? {
+            for e in new_events(cfn, stack_id, after_event, &mut seen).await? {
                 progress.line(&e.to_string());
                 all.push(e);
             }
@@ -403,7 +391,7 @@ pub async fn watch(
 
 /// Events newer than `after_event` not yet seen, oldest first.
 async fn new_events(
-    aws: &Aws,
+    cfn: &Client,
     stack_id: &str,
     after_event: Option<&str>,
     seen: &mut HashSet<String>,
@@ -411,8 +399,7 @@ async fn new_events(
     let mut fresh = Vec::new();
     let mut next: Option<String> = None;
     'pages: loop {
-        let resp = aws
-            .cfn
+        let resp = cfn
             .describe_stack_events()
             .stack_name(stack_id)
             .set_next_token(next.take())
@@ -438,7 +425,109 @@ async fn new_events(
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackStatus};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::DateTime;
+
     use super::*;
+
+    const ID: &str = "arn:aws:cloudformation:us-east-1:000000000000:stack/demo/1";
+
+    fn sdk_event(id: &str, logical: &str, status: ResourceStatus) -> StackEvent {
+        StackEvent::builder()
+            .event_id(id)
+            .stack_id(ID)
+            .stack_name("demo")
+            .timestamp(DateTime::from_secs(1_764_072_000))
+            .logical_resource_id(logical)
+            .resource_type(if logical == "demo" {
+                "AWS::CloudFormation::Stack"
+            } else {
+                "AWS::EC2::VPC"
+            })
+            .resource_status(status)
+            .build()
+    }
+
+    /// Newest first, as CloudFormation lists them; `e0` is from before this operation.
+    fn events_page(ids: &[(&str, &str, ResourceStatus)]) -> DescribeStackEventsOutput {
+        let mut events: Vec<StackEvent> = ids
+            .iter()
+            .map(|(id, logical, status)| sdk_event(id, logical, status.clone()))
+            .collect();
+        events.push(sdk_event("e0", "demo", ResourceStatus::UpdateComplete));
+        DescribeStackEventsOutput::builder()
+            .set_stack_events(Some(events))
+            .build()
+    }
+
+    fn stack_status(status: StackStatus) -> DescribeStacksOutput {
+        let stack = Stack::builder()
+            .stack_name("demo")
+            .stack_id(ID)
+            .creation_time(DateTime::from_secs(1_764_072_000))
+            .stack_status(status)
+            .build();
+        DescribeStacksOutput::builder().stacks(stack).build()
+    }
+
+    #[tokio::test]
+    async fn watch_prints_each_new_event_once_in_order_and_stops_at_the_terminal_status() {
+        use ResourceStatus::{CreateComplete, CreateInProgress};
+        let first = mock!(Client::describe_stack_events).then_output(|| {
+            events_page(&[
+                ("e2", "Vpc", CreateComplete),
+                ("e1", "Vpc", CreateInProgress),
+            ])
+        });
+        let running = mock!(Client::describe_stacks)
+            .then_output(|| stack_status(StackStatus::CreateInProgress));
+        let second = mock!(Client::describe_stack_events).then_output(|| {
+            events_page(&[
+                ("e3", "demo", CreateComplete),
+                ("e2", "Vpc", CreateComplete),
+                ("e1", "Vpc", CreateInProgress),
+            ])
+        });
+        let done = mock!(Client::describe_stacks)
+            .then_output(|| stack_status(StackStatus::CreateComplete));
+        let last = mock!(Client::describe_stack_events).then_output(|| {
+            events_page(&[
+                ("e3", "demo", CreateComplete),
+                ("e2", "Vpc", CreateComplete),
+                ("e1", "Vpc", CreateInProgress),
+            ])
+        });
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&first, &running, &second, &done, &last]
+        );
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        let watched = watch(&cfn, ID, Some("e0"), "creating", &mut progress)
+            .await
+            .unwrap();
+        assert_eq!(watched.status, "CREATE_COMPLETE");
+        let seen: Vec<(&str, &str)> = watched
+            .events
+            .iter()
+            .map(|e| (e.logical_id.as_str(), e.status.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("Vpc", "CREATE_IN_PROGRESS"),
+                ("Vpc", "CREATE_COMPLETE"),
+                ("demo", "CREATE_COMPLETE")
+            ]
+        );
+        // Every rule used once: no polling after the terminal status.
+        assert_eq!(last.num_calls(), 1);
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
+    }
 
     fn ev(id: &str, ty: &str, status: &str, reason: Option<&str>) -> Event {
         Event {

@@ -92,7 +92,7 @@ pub async fn status(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Er
         cluster: None,
         instances: Vec::new(),
     };
-    let Some(info) = stack::describe(&aws, &stack_name).await? else {
+    let Some(info) = stack::describe(&aws.cfn, &stack_name).await? else {
         return Ok(report);
     };
     if let Some(role) = info.outputs.get("InstanceRoleArn") {
