@@ -124,6 +124,29 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Credentials AWS refused: expired, unknown, or signed with the wrong secret.
+pub fn is_rejected_credentials(code: &str) -> bool {
+    matches!(
+        code,
+        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "SignatureDoesNotMatch"
+    )
+}
+
+/// No credentials found at all: the SDK fails before sending, and says so only in its message.
+pub fn is_missing_credentials<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> bool
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sts::error::SdkError;
+    matches!(
+        e,
+        SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_)
+    ) && aws_smithy_types::error::display::DisplayErrorContext(e)
+        .to_string()
+        .contains("credentials")
+}
+
 /// `DescribeStacks` on a stack that does not exist: a `ValidationError` whose only
 /// distinguishing mark is its message.
 pub fn is_stack_missing(code: Option<&str>, message: Option<&str>) -> bool {

@@ -105,19 +105,10 @@ pub async fn account_id(aws: &Aws) -> Result<String, Error> {
         let code = e
             .as_service_error()
             .and_then(|s| s.code())
-            .unwrap_or_default()
-            .to_owned();
-        if code.contains("ExpiredToken")
-            || code.contains("InvalidClientTokenId")
-            || code.contains("SignatureDoesNotMatch")
-        {
-            Error::BadCredentials(code)
-        } else if matches!(
-            e,
-            aws_sdk_sts::error::SdkError::ConstructionFailure(_)
-                | aws_sdk_sts::error::SdkError::DispatchFailure(_)
-        ) && crate::aws::describe(&e).contains("credentials")
-        {
+            .unwrap_or_default();
+        if crate::aws::is_rejected_credentials(code) {
+            Error::BadCredentials(code.to_owned())
+        } else if crate::aws::is_missing_credentials(&e) {
             Error::NoCredentials
         } else {
             Error::aws("check the AWS credentials (sts:GetCallerIdentity)", &e)
@@ -323,17 +314,10 @@ pub async fn deploy(
         w = stack::watch(&aws.cfn, &change_set.stack_id, after.as_deref(), verb, progress) => w?,
         _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { stack: stack_name, verb }),
     };
-    if stack::classify(&watched.status) != State::Complete {
-        return Err(Error::Failed {
-            stack: stack_name,
-            status: watched.status,
-            status_reason: watched.status_reason,
-            cause: stack::root_cause(&watched.events).cloned().map(Box::new),
-        });
+    if stack::classify(&watched.stack.status) != State::Complete {
+        return Err(failure(stack_name, watched));
     }
-    let info = stack::describe(&aws.cfn, &change_set.stack_id)
-        .await?
-        .unwrap_or_default();
+    let info = watched.stack;
     let trunking = verify(&aws, &stack_name, &info.outputs).await?;
     Ok(DeployReport {
         stack_name,
@@ -463,15 +447,20 @@ async fn destroy_stack(
         w = stack::watch(&aws.cfn, &info.id, after.as_deref(), "deleting", progress) => w?,
         _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted { stack: info.name.clone(), verb: "deleting" }),
     };
-    if watched.status != "DELETE_COMPLETE" {
-        return Err(Error::Failed {
-            stack: info.name.clone(),
-            status: watched.status,
-            status_reason: watched.status_reason,
-            cause: stack::root_cause(&watched.events).cloned().map(Box::new),
-        });
+    if watched.stack.status != "DELETE_COMPLETE" {
+        return Err(failure(info.name.clone(), watched));
     }
     Ok(())
+}
+
+/// A stack that ended other than wanted, with the first resource that failed.
+fn failure(stack: String, watched: stack::Watched) -> Error {
+    Error::Failed {
+        stack,
+        cause: stack::root_cause(&watched.events).cloned().map(Box::new),
+        status: watched.stack.status,
+        status_reason: watched.stack.status_reason,
+    }
 }
 
 #[cfg(test)]

@@ -34,24 +34,30 @@ pub fn ensure_running(progress: &mut Progress<'_>) -> Result<(), Error> {
     if healthy() {
         return Ok(());
     }
-    let root = workspace_root().ok_or(Error::NoWorkspace)?;
-    let run = root.join("localstack").join("run");
     progress.line(&format!("LocalStack is not running on {}: starting it with localstack/run (the first time installs it into .work/, about a minute)", crate::aws::local_endpoint()));
-    for step in ["setup", "start"] {
-        // Its output goes to stderr, so stdout stays the command's result (`--output json`).
-        let status = Command::new(&run)
-            .arg(step)
-            .current_dir(&root)
-            .stdin(Stdio::null())
-            .stdout(std::io::stderr())
-            .status()
-            .map_err(Error::io("run", &run))?;
-        if !status.success() {
-            return Err(Error::LocalStack(format!(
-                "`localstack/run {step}` failed ({status}); see .work/localstack/localstack.log"
-            )));
-        }
-    }
+    run(&["setup"])?;
+    run(&["start"])?;
     progress.line("LocalStack is up; it stays running (stop it with `localstack/run stop`)");
+    Ok(())
+}
+
+/// Runs `localstack/run ARGS` in the source tree. Its output goes to stderr, so stdout stays the
+/// command's result (`--output json`).
+pub fn run(args: &[&str]) -> Result<(), Error> {
+    let root = workspace_root().ok_or(Error::NoWorkspace)?;
+    let runner = root.join("localstack").join("run");
+    let status = Command::new(&runner)
+        .args(args)
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .stdout(std::io::stderr())
+        .status()
+        .map_err(Error::io("run", &runner))?;
+    if !status.success() {
+        return Err(Error::LocalStack(format!(
+            "`localstack/run {}` failed ({status}); see .work/localstack/localstack.log",
+            args.join(" ")
+        )));
+    }
     Ok(())
 }

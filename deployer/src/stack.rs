@@ -6,9 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{
-    ChangeAction, ChangeSetStatus, ExecutionStatus, Replacement, StackEvent,
-};
+use aws_sdk_cloudformation::types::{ChangeAction, ChangeSetStatus, Replacement, StackEvent};
 use serde::Serialize;
 
 use aws_sdk_cloudformation::Client;
@@ -238,14 +236,6 @@ pub async fn create_change_set(
             }
             _ => {}
         }
-        if cs.execution_status == Some(ExecutionStatus::Unavailable)
-            && cs.status == Some(ChangeSetStatus::CreateComplete)
-        {
-            return Err(Error::ChangeSetFailed {
-                stack: req.stack_name.to_owned(),
-                reason: "not executable".into(),
-            });
-        }
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(3));
     }
@@ -329,8 +319,8 @@ pub fn root_cause(events: &[Event]) -> Option<&Event> {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Watched {
-    pub status: String,
-    pub status_reason: Option<String>,
+    /// The stack as it ended, outputs included.
+    pub stack: StackInfo,
     pub events: Vec<Event>,
 }
 
@@ -355,12 +345,12 @@ pub async fn watch(
             progress.line(&e.to_string());
             all.push(e);
         }
-        let info = describe(cfn, stack_id).await?;
-        let (status, reason) = match info {
-            Some(i) => (i.status, i.status_reason),
-            None => ("DELETE_COMPLETE".to_owned(), None),
-        };
-        if classify(&status) != State::InProgress {
+        // A deleted stack looked up by name is gone; by id it reads DELETE_COMPLETE.
+        let info = describe(cfn, stack_id).await?.unwrap_or_else(|| StackInfo {
+            status: "DELETE_COMPLETE".to_owned(),
+            ..StackInfo::default()
+        });
+        if classify(&info.status) != State::InProgress {
             // The last events can land between the two calls.
             for e in new_events(cfn, stack_id, after_event, &mut seen).await? {
                 progress.line(&e.to_string());
@@ -368,8 +358,7 @@ pub async fn watch(
             }
             progress.finish();
             return Ok(Watched {
-                status,
-                status_reason: reason,
+                stack: info,
                 events: all,
             });
         }
@@ -383,7 +372,10 @@ pub async fn watch(
             .find(|e| !e.is_stack())
             .map(|e| format!(", last: {} {}", e.logical_id, e.status))
             .unwrap_or_default();
-        progress.status(&format!("{verb}: {status}, {done} resources done{current}"));
+        progress.status(&format!(
+            "{verb}: {}, {done} resources done{current}",
+            info.status
+        ));
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(5));
     }
@@ -510,7 +502,7 @@ mod tests {
         let watched = watch(&cfn, ID, Some("e0"), "creating", &mut progress)
             .await
             .unwrap();
-        assert_eq!(watched.status, "CREATE_COMPLETE");
+        assert_eq!(watched.stack.status, "CREATE_COMPLETE");
         let seen: Vec<(&str, &str)> = watched
             .events
             .iter()

@@ -23,9 +23,6 @@ pub struct Harness {
     runtime: tokio::runtime::Runtime,
     /// The clients `enitrunk --local` builds, so the tests see what the CLI sees.
     pub aws: Aws,
-    pub cfn: aws_sdk_cloudformation::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub s3: aws_sdk_s3::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// The uploaded `bootstrap` package.
     pub code: CodeLocation,
@@ -91,10 +88,7 @@ impl Harness {
             started.elapsed().as_secs_f64()
         ));
         Harness {
-            cfn: aws.cfn.clone(),
-            ecs: aws.ecs.clone(),
             logs: aws_sdk_cloudwatchlogs::Client::new(&aws.sdk),
-            s3: aws.s3.clone(),
             aws,
             code,
             runtime,
@@ -135,6 +129,7 @@ impl Harness {
 
     async fn list_trunking(&self, principal: &str, effective: bool) -> Option<String> {
         let out = self
+            .aws
             .ecs
             .list_account_settings()
             .name(aws_sdk_ecs::types::SettingName::from(TRUNKING))

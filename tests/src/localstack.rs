@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -46,7 +45,6 @@ pub fn ensure_running() {
 
 fn start() {
     let root = repo_root();
-    let runner = root.join("localstack/run");
     let log = root.join(".work/localstack/localstack.log");
     let started = Instant::now();
     progress(&format!(
@@ -54,30 +52,17 @@ fn start() {
         endpoint(),
         log.display()
     ));
+    // The CLI's own runner call; a failure here fails every test, saying how to do it by hand.
     let run = |args: &[&str]| {
-        // The runner's output goes to our stderr, uncaptured, so a slow setup shows progress.
-        let status = Command::new(&runner)
-            .args(args)
-            .current_dir(&root)
-            .stdin(Stdio::null())
-            .stdout(std::io::stderr())
-            .stderr(std::io::stderr())
-            .status();
-        match status {
-            Ok(s) if s.success() => {}
-            Ok(s) => panic!(
-                "`localstack/run {}` failed ({s}); see its output above and the log {}. \
-                 To run LocalStack by hand: `localstack/run setup && localstack/run start`, \
-                 then run the tests again (they use a LocalStack that is already running)",
-                args.join(" "),
+        enitrunk::localstack::run(args).unwrap_or_else(|e| {
+            panic!(
+                "{}; see its output above and the log {}. To run LocalStack by hand: \
+                 `localstack/run setup && localstack/run start`, then run the tests again \
+                 (they use a LocalStack that is already running)",
+                enitrunk::report(&e),
                 log.display()
-            ),
-            Err(e) => panic!(
-                "cannot run {} ({e}); it needs python3 (standard library only). \
-                 To run LocalStack by hand: `localstack/run setup && localstack/run start`",
-                runner.display()
-            ),
-        }
+            )
+        })
     };
     run(&["setup"]);
     // --owner-pid: the runner leaves a watcher that stops this LocalStack once this process is
@@ -108,15 +93,8 @@ unsafe extern "C" {
 }
 
 extern "C" fn stop_localstack() {
-    let root = repo_root();
     progress("stopping the LocalStack these tests started");
-    let _ = Command::new(root.join("localstack/run"))
-        .arg("stop")
-        .current_dir(&root)
-        .stdin(Stdio::null())
-        .stdout(std::io::stderr())
-        .stderr(std::io::stderr())
-        .status();
+    let _ = enitrunk::localstack::run(&["stop"]);
 }
 
 fn register_stop_at_exit() {

@@ -85,6 +85,7 @@ fn config_with_desired_count(dir: &Path, count: u32) -> PathBuf {
 
 async fn service_desired_count(h: &Harness, cluster: &str, service: &str) -> i32 {
     let resp = h
+        .aws
         .ecs
         .describe_services()
         .cluster(cluster)
@@ -124,6 +125,7 @@ fn demo_cluster_deploys_then_redeploys_updates_reports_and_is_destroyed() {
         assert_eq!(h.effective_trunking(&role).await, "enabled");
 
         let clusters = h
+            .aws
             .ecs
             .describe_clusters()
             .clusters(&cluster)
@@ -134,6 +136,7 @@ fn demo_cluster_deploys_then_redeploys_updates_reports_and_is_destroyed() {
 
         let provider = outputs["CapacityProviderName"].as_str().unwrap();
         let providers = h
+            .aws
             .ecs
             .describe_capacity_providers()
             .capacity_providers(provider)
@@ -150,6 +153,7 @@ fn demo_cluster_deploys_then_redeploys_updates_reports_and_is_destroyed() {
         );
 
         let td = h
+            .aws
             .ecs
             .describe_task_definition()
             .task_definition(outputs["WebTaskDefinition"].as_str().unwrap())
@@ -171,7 +175,7 @@ fn demo_cluster_deploys_then_redeploys_updates_reports_and_is_destroyed() {
         assert_eq!(service_desired_count(h, &cluster, service).await, 4);
 
         // Instances launched before the setting is on never get a trunk: the group waits for it.
-        let events = stack::events(&h.cfn, &stack_id).await;
+        let events = stack::events(&h.aws.cfn, &stack_id).await;
         let position = |logical: &str, status: ResourceStatus| {
             events
                 .iter()
@@ -222,6 +226,7 @@ fn demo_cluster_deploys_then_redeploys_updates_reports_and_is_destroyed() {
     );
     h.block_on(async {
         let gone = h
+            .aws
             .cfn
             .describe_stacks()
             .stack_name(&stack_id)
@@ -233,6 +238,7 @@ fn demo_cluster_deploys_then_redeploys_updates_reports_and_is_destroyed() {
             Some("DELETE_COMPLETE")
         );
         let clusters = h
+            .aws
             .ecs
             .describe_clusters()
             .clusters(&cluster)
@@ -328,7 +334,7 @@ fn an_invalid_config_deploys_nothing() {
         "{}",
         show(&out)
     );
-    let described = h.block_on(h.cfn.describe_stacks().stack_name(&name).send());
+    let described = h.block_on(h.aws.cfn.describe_stacks().stack_name(&name).send());
     assert!(
         described.is_err(),
         "a stack was created from an invalid config: {described:?}"

@@ -34,13 +34,13 @@ fn account_of(arn: &str) -> &str {
 
 async fn create(h: &Harness, test: &str, template: &str, extra: &[(&str, &str)]) -> Settled {
     let name = stack::unique_name(test);
-    let id = stack::create(&h.cfn, &name, template, &h.parameters(extra)).await;
-    stack::expect(&h.cfn, &id, StackStatus::CreateComplete).await
+    let id = stack::create(&h.aws.cfn, &name, template, &h.parameters(extra)).await;
+    stack::expect(&h.aws.cfn, &id, StackStatus::CreateComplete).await
 }
 
 async fn destroy(h: &Harness, stack_id: &str) -> Settled {
-    stack::delete(&h.cfn, stack_id).await;
-    stack::expect(&h.cfn, stack_id, StackStatus::DeleteComplete).await
+    stack::delete(&h.aws.cfn, stack_id).await;
+    stack::expect(&h.aws.cfn, stack_id, StackStatus::DeleteComplete).await
 }
 
 #[test]
@@ -93,13 +93,14 @@ fn create_turns_trunking_on_for_the_instance_role_then_update_and_delete_with_re
 
         // Default OnDelete is Retain; switch to Reset, so that the delete removes the setting.
         stack::update(
-            &h.cfn,
+            &h.aws.cfn,
             &created.stack_id,
             &template,
             &h.parameters(&[("OnDelete", "Reset")]),
         )
         .await;
-        let updated = stack::expect(&h.cfn, &created.stack_id, StackStatus::UpdateComplete).await;
+        let updated =
+            stack::expect(&h.aws.cfn, &created.stack_id, StackStatus::UpdateComplete).await;
         assert_eq!(
             updated.output("InstanceRoleArn"),
             role,
@@ -141,13 +142,14 @@ fn replacing_the_instance_role_moves_the_setting_to_the_new_role() {
         assert_eq!(h.effective_trunking(&role_a).await, "enabled");
 
         stack::update(
-            &h.cfn,
+            &h.aws.cfn,
             &created.stack_id,
             &template,
             &h.parameters(&[("InstanceRoleName", &name_b), ("OnDelete", "Reset")]),
         )
         .await;
-        let updated = stack::expect(&h.cfn, &created.stack_id, StackStatus::UpdateComplete).await;
+        let updated =
+            stack::expect(&h.aws.cfn, &created.stack_id, StackStatus::UpdateComplete).await;
         let role_b = updated.output("InstanceRoleArn").to_owned();
         assert!(
             role_b.ends_with(&format!(":role/{name_b}")),
@@ -162,7 +164,7 @@ fn replacing_the_instance_role_moves_the_setting_to_the_new_role() {
             h.own_trunking(&role_a).await,
             None,
             "old role a still has its own setting after the replacement\n{}",
-            stack::format_events(&stack::events(&h.cfn, &created.stack_id).await)
+            stack::format_events(&stack::events(&h.aws.cfn, &created.stack_id).await)
         );
         assert_eq!(h.effective_trunking(&role_a).await, AWS_DEFAULT);
 
@@ -187,10 +189,10 @@ fn an_invalid_setting_name_fails_the_stack_fast_with_the_functions_reason() {
         );
         let name = stack::unique_name("invalid-setting");
         let started = Instant::now();
-        let id = stack::create(&h.cfn, &name, &bad, &h.parameters(&[])).await;
-        let settled = stack::wait(&h.cfn, &id, stack::DEFAULT_TIMEOUT).await;
+        let id = stack::create(&h.aws.cfn, &name, &bad, &h.parameters(&[])).await;
+        let settled = stack::wait(&h.aws.cfn, &id, stack::DEFAULT_TIMEOUT).await;
         let elapsed = started.elapsed();
-        let events = stack::events(&h.cfn, &id).await;
+        let events = stack::events(&h.aws.cfn, &id).await;
         let dump = stack::format_events(&events);
 
         // ServiceTimeout is 300 s: ending within 60 s means the function answered FAILED

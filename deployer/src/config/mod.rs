@@ -255,13 +255,11 @@ impl Validator {
             cluster_loc,
         );
         let network = self.network(raw.network);
-        let trunking = self.trunking(raw.trunking.map(|t| t.value).unwrap_or_default());
+        let trunking = self.trunking(raw.trunking.unwrap_or_default());
         let tasks = match raw.tasks {
-            Some(tasks) => self.tasks(tasks.value, tasks.loc, cluster.as_ref()),
-            None => {
-                let demo = demo_tasks();
-                Some(demo)
-            }
+            Some(tasks) => self.tasks(tasks, cluster.as_ref()),
+            // The starter file's tasks; it has a `tasks` key, so this does not recurse.
+            None => Some(demo().tasks),
         };
         Some(Spec {
             stack_name: stack_name?,
@@ -474,12 +472,11 @@ impl Validator {
         })
     }
 
-    fn network(&mut self, raw: Option<Sp<raw::RawNetwork>>) -> Option<Network> {
+    fn network(&mut self, raw: Option<raw::RawNetwork>) -> Option<Network> {
         let Some(raw) = raw else {
             return Some(Network::Demo);
         };
-        let at = raw.loc;
-        let (vpc, subnets) = (raw.value.vpc_id, raw.value.subnet_ids);
+        let (vpc, subnets) = (raw.vpc_id, raw.subnet_ids);
         match (vpc, subnets) {
             (None, None) => Some(Network::Demo),
             (Some(v), None) => {
@@ -526,7 +523,6 @@ impl Validator {
                         ok = false;
                     }
                 }
-                let _ = at;
                 ok.then(|| Network::Existing {
                     vpc_id: v.value,
                     subnet_ids: s.value.into_iter().map(|s| s.value).collect(),
@@ -563,20 +559,12 @@ impl Validator {
         })
     }
 
-    fn tasks(
-        &mut self,
-        raw: Vec<Sp<raw::RawTask>>,
-        at: Loc,
-        cluster: Option<&Cluster>,
-    ) -> Option<Vec<Task>> {
+    fn tasks(&mut self, raw: Vec<raw::RawTask>, cluster: Option<&Cluster>) -> Option<Vec<Task>> {
         let before = self.diagnostics.len();
         let mut families = BTreeSet::new();
         let mut logical = BTreeSet::new();
         let mut tasks = Vec::new();
-        let _ = at;
-        for task in raw {
-            let loc = task.loc;
-            let t = task.value;
+        for t in raw {
             let family = t.family.value.clone();
             let family_ok = !family.is_empty()
                 && family.len() <= 255
@@ -711,25 +699,9 @@ impl Validator {
                     desired_count: s.desired_count.map_or(1, |d| d.value),
                 }),
             });
-            let _ = loc;
         }
         (self.diagnostics.len() == before).then_some(tasks)
     }
-}
-
-fn demo_tasks() -> Vec<Task> {
-    vec![Task {
-        family: "web".into(),
-        logical_name: "Web".into(),
-        cpu: 256,
-        memory: 512,
-        containers: vec![Container {
-            name: "web".into(),
-            image: "public.ecr.aws/nginx/nginx:stable".into(),
-            ports: vec![80],
-        }],
-        service: Some(Service { desired_count: 4 }),
-    }]
 }
 
 fn is_aws_id(s: &str, prefix: &str) -> bool {

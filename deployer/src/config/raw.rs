@@ -48,9 +48,9 @@ pub struct RawConfig {
     pub stack_name: Option<Sp<String>>,
     pub region: Option<Sp<String>>,
     pub cluster: Option<Sp<RawCluster>>,
-    pub network: Option<Sp<RawNetwork>>,
-    pub trunking: Option<Sp<RawTrunking>>,
-    pub tasks: Option<Sp<Vec<Sp<RawTask>>>>,
+    pub network: Option<RawNetwork>,
+    pub trunking: Option<RawTrunking>,
+    pub tasks: Option<Vec<RawTask>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
