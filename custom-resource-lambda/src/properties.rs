@@ -46,6 +46,27 @@ pub struct ResourceProperties<V = String> {
     pub on_delete: Option<V>,
 }
 
+impl<V> ResourceProperties<V> {
+    /// The same properties with each value converted by `f`, which gets the property's name:
+    /// e.g. from the template's expressions to the strings CloudFormation would send.
+    pub fn try_map<W, E>(
+        &self,
+        mut f: impl FnMut(&'static str, &V) -> Result<W, E>,
+    ) -> Result<ResourceProperties<W>, E> {
+        let mut opt = |name, v: &Option<V>| v.as_ref().map(|v| f(name, v)).transpose();
+        Ok(ResourceProperties {
+            service_timeout: opt("ServiceTimeout", &self.service_timeout)?,
+            role_arn: opt("RoleArn", &self.role_arn)?,
+            region: opt("Region", &self.region)?,
+            setting_name: opt("SettingName", &self.setting_name)?,
+            setting_value: opt("SettingValue", &self.setting_value)?,
+            scope: opt("Scope", &self.scope)?,
+            on_delete: opt("OnDelete", &self.on_delete)?,
+            service_token: f("ServiceToken", &self.service_token)?,
+        })
+    }
+}
+
 /// Whose setting is changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Scope {

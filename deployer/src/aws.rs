@@ -1,24 +1,16 @@
 //! One `SdkConfig` from the command line (profile, region, endpoint, `--local`), the clients
-//! built from it, and the small predicates that classify AWS errors.
+//! built from it, the session a command on one stack works in, the account's preconditions, and
+//! the small predicates that classify AWS errors.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_sdk_iam::error::ProvideErrorMetadata;
 use clap::Args;
 
+use crate::config::Spec;
 use crate::error::Error;
+use crate::progress::Progress;
 
-/// LocalStack's port for `--local`: 4566, or `ENITRUNK_LOCALSTACK_PORT` (which `localstack/run`
-/// also reads), so two checkouts can each run one.
-pub fn local_port() -> u16 {
-    std::env::var("ENITRUNK_LOCALSTACK_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(4566)
-}
-
-pub fn local_endpoint() -> String {
-    format!("http://127.0.0.1:{}", local_port())
-}
 const LOCAL_REGION: &str = "us-east-1";
 
 /// AWS connection options, shared by every command that calls AWS.
@@ -59,7 +51,7 @@ impl Aws {
     pub async fn connect(args: &RemoteArgs, config_region: Option<&str>) -> Result<Aws, Error> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         let endpoint_url = if args.local {
-            Some(local_endpoint())
+            Some(crate::localstack::endpoint())
         } else {
             args.endpoint_url.clone()
         };
@@ -108,22 +100,6 @@ impl Aws {
     }
 }
 
-/// An SDK error as one line: each cause's message, without the raw response that
-/// `DisplayErrorContext` appends in debug form.
-pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        let text = err.to_string();
-        // Service errors repeat their message one level down.
-        if !parts.last().is_some_and(|last| last.contains(&text)) {
-            parts.push(text);
-        }
-        next = err.source();
-    }
-    parts.join(": ")
-}
-
 /// Credentials AWS refused: expired, unknown, or signed with the wrong secret.
 pub fn is_rejected_credentials(code: &str) -> bool {
     matches!(
@@ -157,4 +133,173 @@ pub fn is_stack_missing(code: Option<&str>, message: Option<&str>) -> bool {
 /// for it. <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html>
 pub fn is_no_changes(reason: &str) -> bool {
     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// What a command on one stack works with: the clients, the stack name (`--stack-name`, else
+/// the config's), and the account the credentials belong to.
+pub struct Session {
+    pub aws: Aws,
+    pub stack_name: String,
+    pub account: String,
+}
+
+impl Session {
+    /// For `deploy`: with `--local`, LocalStack is started if it is not running.
+    pub async fn start(
+        spec: &Spec,
+        remote: &RemoteArgs,
+        progress: &mut Progress<'_>,
+    ) -> Result<Session, Error> {
+        if remote.local {
+            crate::localstack::ensure_running(progress)?;
+        }
+        Session::connect(spec, remote).await
+    }
+
+    /// For commands on a stack that should already exist: with `--local`, a LocalStack that is
+    /// not running has no stack, which is said rather than started.
+    pub async fn existing(spec: &Spec, remote: &RemoteArgs) -> Result<Session, Error> {
+        if remote.local && !crate::localstack::healthy() {
+            return Err(Error::LocalStack(format!(
+                "not running at {}, so there is no local stack; `enitrunk deploy --local` starts it",
+                crate::localstack::endpoint()
+            )));
+        }
+        Session::connect(spec, remote).await
+    }
+
+    async fn connect(spec: &Spec, remote: &RemoteArgs) -> Result<Session, Error> {
+        let aws = Aws::connect(remote, spec.region.as_deref()).await?;
+        let account = account_id(&aws).await?;
+        Ok(Session {
+            aws,
+            stack_name: remote
+                .stack_name
+                .clone()
+                .unwrap_or_else(|| spec.stack_name.clone()),
+            account,
+        })
+    }
+}
+
+/// The account id of the credentials in use; the first call, so it also proves they work.
+pub async fn account_id(aws: &Aws) -> Result<String, Error> {
+    let who = aws.sts.get_caller_identity().send().await.map_err(|e| {
+        let code = e
+            .as_service_error()
+            .and_then(|s| s.code())
+            .unwrap_or_default();
+        if is_rejected_credentials(code) {
+            Error::BadCredentials(code.to_owned())
+        } else if is_missing_credentials(&e) {
+            Error::NoCredentials
+        } else {
+            Error::aws("check the AWS credentials (sts:GetCallerIdentity)", &e)
+        }
+    })?;
+    Ok(who.account.unwrap_or_default())
+}
+
+/// ECS needs its service-linked role before it can manage capacity providers and tasks' network
+/// interfaces; a new account may not have it yet.
+pub async fn ensure_ecs_service_linked_role(
+    iam: &aws_sdk_iam::Client,
+    progress: &mut Progress<'_>,
+) -> Result<(), Error> {
+    const ROLE: &str = "AWSServiceRoleForECS";
+    match iam.get_role().role_name(ROLE).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            progress.line(
+                "creating the ECS service-linked role AWSServiceRoleForECS (once per account)",
+            );
+            let created = iam
+                .create_service_linked_role()
+                .aws_service_name("ecs.amazonaws.com")
+                .send()
+                .await;
+            match created {
+                Ok(_) => Ok(()),
+                // Another deploy created it in between: what was wanted is there.
+                Err(_) if iam.get_role().role_name(ROLE).send().await.is_ok() => Ok(()),
+                Err(e) => Err(Error::aws(
+                    "create the ECS service-linked role (iam:CreateServiceLinkedRole)",
+                    &e,
+                )),
+            }
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.code() == Some("AccessDenied")) =>
+        {
+            progress.line("warning: cannot check for the ECS service-linked role (iam:GetRole denied); assuming it exists");
+            Ok(())
+        }
+        Err(e) => Err(Error::aws("check the ECS service-linked role", &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_iam::operation::create_service_linked_role::CreateServiceLinkedRoleError;
+    use aws_sdk_iam::operation::get_role::{GetRoleError, GetRoleOutput};
+    use aws_sdk_iam::types::error::{InvalidInputException, NoSuchEntityException};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn missing() -> GetRoleError {
+        GetRoleError::NoSuchEntityException(
+            NoSuchEntityException::builder()
+                .message("no such role")
+                .build(),
+        )
+    }
+
+    fn taken() -> CreateServiceLinkedRoleError {
+        CreateServiceLinkedRoleError::InvalidInputException(
+            InvalidInputException::builder()
+                .message("Service role name AWSServiceRoleForECS has been taken in this account")
+                .build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn two_deploys_creating_the_service_linked_role_at_once_both_succeed() {
+        let first = mock!(aws_sdk_iam::Client::get_role).then_error(missing);
+        let create = mock!(aws_sdk_iam::Client::create_service_linked_role).then_error(taken);
+        let again =
+            mock!(aws_sdk_iam::Client::get_role).then_output(|| GetRoleOutput::builder().build());
+        let iam = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&first, &create, &again]);
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        ensure_ecs_service_linked_role(&iam, &mut progress)
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.num_calls(), create.num_calls(), again.num_calls()),
+            (1, 1, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_create_that_really_fails_is_reported() {
+        let first = mock!(aws_sdk_iam::Client::get_role).then_error(missing);
+        let create = mock!(aws_sdk_iam::Client::create_service_linked_role).then_error(taken);
+        let again = mock!(aws_sdk_iam::Client::get_role).then_error(missing);
+        let iam = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&first, &create, &again]);
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        let err = ensure_ecs_service_linked_role(&iam, &mut progress)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "create the ECS service-linked role (iam:CreateServiceLinkedRole): service error: \
+             InvalidInputException: Service role name AWSServiceRoleForECS has been taken in this account"
+        );
+    }
 }

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use crate::config::LoadError;
+use crate::event::Event;
 use crate::plan::PlanError;
-use crate::stack::Event;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -120,7 +120,7 @@ impl Error {
     pub fn aws(context: impl Into<String>, e: &(dyn std::error::Error + 'static)) -> Error {
         Error::Aws {
             context: context.into(),
-            message: crate::aws::describe(e),
+            message: one_line(e),
         }
     }
 
@@ -136,4 +136,20 @@ impl Error {
             _ => 1,
         }
     }
+}
+
+/// An SDK error as one line: each cause's message, without the raw response that
+/// `DisplayErrorContext` appends in debug form.
+fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        // Service errors repeat their message one level down.
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
 }

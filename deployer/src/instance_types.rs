@@ -122,6 +122,12 @@ impl InstanceType {
         !matches!(self.trunking(), Trunking::Unsupported(_))
     }
 
+    /// Memory ECS can schedule: the OS and the agent keep some of it. 8 % is an estimate (an
+    /// m5.large with 8192 MiB registers about 7,500).
+    pub fn schedulable_memory_mib(&self) -> u64 {
+        self.memory_mib - self.memory_mib * 8 / 100
+    }
+
     /// Task limit with trunking, when supported.
     pub fn tasks_with_trunking(&self) -> Option<u32> {
         match self.trunking() {

@@ -1,19 +1,48 @@
 //! enitrunk: render, validate and deploy Amazon ECS clusters with ENI trunking turned on.
+//!
+//! Data flows one way: the config file becomes a validated [`config::Spec`]; the spec becomes a
+//! typed template model ([`template`], built by [`render`]) and YAML; `deploy` packages the
+//! custom resource's function ([`package`]), turns the template into a change set and follows
+//! the stack's events ([`stack`]), then reads the setting back ([`verify`]). [`cli`] parses the
+//! arguments and calls one module of [`commands`]; the commands call the library modules and
+//! nothing below imports a command.
+//!
+//! | layer | module | owns |
+//! |---|---|---|
+//! | edge | `cli` | arguments, dispatch, text or JSON output |
+//! | commands | `commands::{init, plan, render, validate, deploy, status, destroy}` | one command each: its arguments, steps and report |
+//! | config | `config` (`raw`, `validator`, `spec`, `diagnostic`) | `enitrunk.yaml` to a [`config::Spec`], errors with file:line:column |
+//! | facts | `instance_types` | the EC2 instance-type table: ENI limits, trunking support, schedulable memory |
+//! | workload | `plan` | tasks per instance with and without trunking |
+//! | templates | `template` (one module per resource kind), `render` (`trunking`, `network`, `cluster`) | the typed template model and the two templates built from a spec |
+//! | checks | `validate` | offline checks of the rendered templates |
+//! | AWS | `aws` | clients from one `SdkConfig`, the [`aws::Session`], account preconditions, error predicates |
+//! | AWS | `package` | the function's reproducible zip and the artifact bucket |
+//! | AWS | `stack` | stack states and what deploy does with each, change sets, running and following an operation |
+//! | AWS | `verify`, `container_instances` | the effective setting for the instance role; container instances and their trunks |
+//! | local | `localstack`, `workspace` | `--local`: LocalStack through `localstack/run`; the source tree |
+//! | terminal | `progress`, `prompt` | progress lines for long waits; yes/no questions |
+//! | errors | `error`, `event` | the CLI's errors; stack events and the root cause of a failure |
 
 pub mod aws;
 pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod deploy;
+pub mod container_instances;
 pub mod error;
+pub mod event;
 pub mod instance_types;
 pub mod localstack;
 pub mod package;
 pub mod plan;
 pub mod progress;
+pub mod prompt;
 pub mod render;
 pub mod stack;
-pub mod status;
 pub mod template;
+pub mod validate;
+pub mod verify;
+pub mod workspace;
 
 pub use error::Error;
 

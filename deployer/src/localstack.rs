@@ -1,5 +1,5 @@
-//! `--local`: LocalStack on 127.0.0.1:4566 (or `ENITRUNK_LOCALSTACK_PORT`), started through the project's `localstack/run` when
-//! it is not answering.
+//! `--local`: LocalStack on 127.0.0.1:4566 (or `ENITRUNK_LOCALSTACK_PORT`), started through the
+//! project's `localstack/run` when it is not answering.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -7,12 +7,24 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::package::workspace_root;
 use crate::progress::Progress;
+
+/// LocalStack's port for `--local`: 4566, or `ENITRUNK_LOCALSTACK_PORT` (which `localstack/run`
+/// also reads), so two checkouts can each run one.
+pub fn port() -> u16 {
+    std::env::var("ENITRUNK_LOCALSTACK_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(4566)
+}
+
+pub fn endpoint() -> String {
+    format!("http://127.0.0.1:{}", port())
+}
 
 /// True when `/_localstack/health` answers 200.
 pub fn healthy() -> bool {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], crate::aws::local_port()));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port()));
     let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
         return false;
     };
@@ -34,7 +46,7 @@ pub fn ensure_running(progress: &mut Progress<'_>) -> Result<(), Error> {
     if healthy() {
         return Ok(());
     }
-    progress.line(&format!("LocalStack is not running on {}: starting it with localstack/run (the first time installs it into .work/, about a minute)", crate::aws::local_endpoint()));
+    progress.line(&format!("LocalStack is not running on {}: starting it with localstack/run (the first time installs it into .work/, about a minute)", endpoint()));
     run(&["setup"])?;
     run(&["start"])?;
     progress.line("LocalStack is up; it stays running (stop it with `localstack/run stop`)");
@@ -44,7 +56,7 @@ pub fn ensure_running(progress: &mut Progress<'_>) -> Result<(), Error> {
 /// Runs `localstack/run ARGS` in the source tree. Its output goes to stderr, so stdout stays the
 /// command's result (`--output json`).
 pub fn run(args: &[&str]) -> Result<(), Error> {
-    let root = workspace_root().ok_or(Error::NoWorkspace)?;
+    let root = crate::workspace::root().ok_or(Error::NoWorkspace)?;
     let runner = root.join("localstack").join("run");
     let status = Command::new(&runner)
         .args(args)

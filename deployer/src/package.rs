@@ -39,24 +39,10 @@ pub fn key_for(zip: &[u8]) -> String {
     format!("enitrunk/bootstrap-{hex}.zip")
 }
 
-/// The workspace root: where `cargo build -p custom-resource-lambda` and `localstack/run` work.
-/// The current directory or one above it, else the source tree this binary was built from.
-pub fn workspace_root() -> Option<PathBuf> {
-    let is_root =
-        |p: &Path| p.join("custom-resource-lambda").is_dir() && p.join("Cargo.toml").is_file();
-    if let Ok(cwd) = std::env::current_dir()
-        && let Some(found) = cwd.ancestors().find(|p| is_root(p))
-    {
-        return Some(found.to_owned());
-    }
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
-    is_root(built_from).then(|| built_from.to_owned())
-}
-
 /// Builds `bootstrap` with cargo (release for AWS, where size and cold start matter; the dev
 /// profile for LocalStack, which the test build has usually compiled already).
 pub fn build_bootstrap(release: bool, progress: &mut Progress<'_>) -> Result<PathBuf, Error> {
-    let root = workspace_root().ok_or(Error::NoWorkspace)?;
+    let root = crate::workspace::root().ok_or(Error::NoWorkspace)?;
     progress.line(&format!(
         "building the custom resource function (cargo build{} -p custom-resource-lambda)",
         if release { " --release" } else { "" }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{Spec, schedulable_memory_mib};
+use crate::config::Spec;
 use crate::instance_types::{self, InstanceType, Trunking};
 
 /// Types compared when neither the command line nor the config narrows it: small to medium
@@ -61,6 +61,65 @@ impl Workload {
             ),
         })
     }
+}
+
+/// Command-line figures that replace the config's.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub cpu: Option<u32>,
+    pub memory: Option<u32>,
+    pub count: Option<u32>,
+}
+
+impl Workload {
+    /// The config's workload with `overrides` applied; with both cpu and memory given, the
+    /// config needs no tasks.
+    pub fn with_overrides(spec: &Spec, overrides: &Overrides) -> Result<Workload, PlanError> {
+        let from_config = Workload::from_spec(spec);
+        let Overrides { cpu, memory, count } = overrides.clone();
+        match (cpu, memory, from_config) {
+            (Some(cpu), Some(memory), from_config) => Ok(Workload {
+                task_cpu: cpu,
+                task_memory: memory,
+                task_count: count
+                    .or(from_config.as_ref().map(|w| w.task_count))
+                    .unwrap_or(1),
+                source: "command line".into(),
+            }),
+            (cpu, memory, Some(w)) => Ok(Workload {
+                task_cpu: cpu.unwrap_or(w.task_cpu),
+                task_memory: memory.unwrap_or(w.task_memory),
+                task_count: count.unwrap_or(w.task_count),
+                source: if cpu.is_some() || memory.is_some() || count.is_some() {
+                    format!("{}, with command-line overrides", w.source)
+                } else {
+                    w.source
+                },
+            }),
+            (_, _, None) => Err(PlanError::Workload(
+                "the config has no tasks: pass --cpu and --memory (and --count)".into(),
+            )),
+        }
+    }
+}
+
+/// The types to compare: those asked for, else the config's followed by [`DEFAULT_TYPES`].
+pub fn type_names(spec: &Spec, requested: &[String]) -> Vec<String> {
+    if !requested.is_empty() {
+        return requested.to_vec();
+    }
+    let mut names: Vec<String> = spec
+        .cluster
+        .instance_types
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    for d in DEFAULT_TYPES {
+        if !names.iter().any(|n| n == d) {
+            names.push((*d).to_owned());
+        }
+    }
+    names
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -164,7 +223,7 @@ pub fn plan(workload: Workload, types: &[&InstanceType]) -> Result<Plan, PlanErr
             };
             let cpu_limit = t.vcpu * 1024 / workload.task_cpu;
             let memory_limit =
-                u32::try_from(schedulable_memory_mib(t) / u64::from(workload.task_memory))
+                u32::try_from(t.schedulable_memory_mib() / u64::from(workload.task_memory))
                     .unwrap_or(u32::MAX);
             let resources = cpu_limit.min(memory_limit);
             let without = t.tasks_without_trunking.min(resources);
@@ -206,6 +265,15 @@ impl fmt::Display for Plan {
             w.task_count, w.task_cpu, w.task_memory, w.source
         )?;
         writeln!(f)?;
+        self.write_table(f)?;
+        writeln!(f)?;
+        self.write_notes(f)
+    }
+}
+
+impl Plan {
+    /// One row per type, columns aligned: names left, figures right.
+    fn write_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let header = [
             "instance type",
             "vCPU",
@@ -257,7 +325,11 @@ impl fmt::Display for Plan {
                 .collect();
             writeln!(f, "{}", line.join("  ").trim_end())?;
         }
-        writeln!(f)?;
+        Ok(())
+    }
+
+    /// What the columns mean, and why estimated rows are estimates.
+    fn write_notes(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "a -> b: without trunking -> with trunking. ENI limit: awsvpc tasks the instance's network interfaces allow;"

@@ -1,18 +1,21 @@
-//! CloudFormation: stack state, change sets, and following a stack's events to a terminal
-//! state with adaptive polling and a root cause on failure.
+//! The stack lifecycle: what a stack's status means and what `deploy` does with it, change
+//! sets, and running an operation while following its events to a terminal state, with
+//! adaptive polling and the root cause on failure.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{ChangeAction, ChangeSetStatus, Replacement, StackEvent};
+use aws_sdk_cloudformation::types::{ChangeAction, ChangeSetStatus, Replacement, ResourceChange};
 use serde::Serialize;
 
 use aws_sdk_cloudformation::Client;
 
 use crate::aws::is_stack_missing;
 use crate::error::Error;
+use crate::event::{Event, root_cause};
 use crate::progress::Progress;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -56,7 +59,7 @@ pub async fn describe(cfn: &Client, name_or_id: &str) -> Result<Option<StackInfo
     }))
 }
 
-/// How a stack status reads for `deploy`.
+/// How a stack status reads when following an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
     InProgress,
@@ -65,12 +68,129 @@ pub enum State {
     Deleted,
 }
 
+/// What `deploy` does with a stack found in a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OnDeploy {
+    /// No stack yet (or only the empty one a create change set leaves): a create change set.
+    Create,
+    /// A failed first create leaves a stack that can only be deleted: delete it, then create.
+    Recreate,
+    Update,
+    /// Another operation is running.
+    Busy,
+    /// An update's rollback failed: only continuing the rollback gets it out.
+    ContinueRollback,
+    /// A rollback or delete failed: only a delete that succeeds gets it out.
+    DeleteOnly,
+}
+
+/// Every CloudFormation stack status, how it reads, and what `deploy` does with it.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes>
+const STATUSES: [(&str, State, OnDeploy); 23] = {
+    use OnDeploy::*;
+    use State::{Complete, Deleted, Failed, InProgress};
+    [
+        ("CREATE_IN_PROGRESS", InProgress, Busy),
+        ("CREATE_FAILED", Failed, Recreate),
+        ("CREATE_COMPLETE", Complete, Update),
+        ("ROLLBACK_IN_PROGRESS", InProgress, Busy),
+        ("ROLLBACK_FAILED", Failed, DeleteOnly),
+        ("ROLLBACK_COMPLETE", Failed, Recreate),
+        ("DELETE_IN_PROGRESS", InProgress, Busy),
+        ("DELETE_FAILED", Failed, DeleteOnly),
+        // A deleted stack is not found by name; by id it is a new stack's past.
+        ("DELETE_COMPLETE", Deleted, Create),
+        ("UPDATE_IN_PROGRESS", InProgress, Busy),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", InProgress, Busy),
+        ("UPDATE_COMPLETE", Complete, Update),
+        ("UPDATE_FAILED", Failed, Update),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", InProgress, Busy),
+        ("UPDATE_ROLLBACK_FAILED", Failed, ContinueRollback),
+        (
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            InProgress,
+            Busy,
+        ),
+        ("UPDATE_ROLLBACK_COMPLETE", Failed, Update),
+        ("REVIEW_IN_PROGRESS", InProgress, Create),
+        ("IMPORT_IN_PROGRESS", InProgress, Busy),
+        ("IMPORT_COMPLETE", Complete, Update),
+        ("IMPORT_ROLLBACK_IN_PROGRESS", InProgress, Busy),
+        ("IMPORT_ROLLBACK_FAILED", Failed, Update),
+        ("IMPORT_ROLLBACK_COMPLETE", Failed, Update),
+    ]
+};
+
+fn lookup(status: &str) -> Option<(State, OnDeploy)> {
+    STATUSES
+        .iter()
+        .find(|(s, _, _)| *s == status)
+        .map(|&(_, state, on_deploy)| (state, on_deploy))
+}
+
 pub fn classify(status: &str) -> State {
-    match status {
-        "DELETE_COMPLETE" => State::Deleted,
-        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => State::Complete,
-        s if s.ends_with("_IN_PROGRESS") => State::InProgress,
-        _ => State::Failed,
+    match lookup(status) {
+        Some((state, _)) => state,
+        // A status newer than this table: its suffix still says whether it is running.
+        None if status.ends_with("_IN_PROGRESS") => State::InProgress,
+        None => State::Failed,
+    }
+}
+
+/// What `deploy` does next, from the status of the stack it found (`None`: no stack).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Create,
+    /// Delete the stack a failed create left, then create it again.
+    Recreate,
+    Update,
+}
+
+impl Next {
+    /// Whether the change set creates the stack.
+    pub fn creates(self) -> bool {
+        self != Next::Update
+    }
+
+    pub fn verb(self) -> &'static str {
+        if self.creates() {
+            "creating"
+        } else {
+            "updating"
+        }
+    }
+}
+
+/// The stack-state policy of `deploy`; a stack it cannot deploy over is an error that says what
+/// to do.
+pub fn next_step(stack_name: &str, status: Option<&str>) -> Result<Next, Error> {
+    let Some(status) = status else {
+        return Ok(Next::Create);
+    };
+    let on_deploy = match lookup(status) {
+        Some((_, on_deploy)) => on_deploy,
+        None if status.ends_with("_IN_PROGRESS") => OnDeploy::Busy,
+        None => OnDeploy::Update,
+    };
+    let stuck = |hint: String| Error::StackStuck {
+        stack: stack_name.to_owned(),
+        status: status.to_owned(),
+        hint,
+    };
+    match on_deploy {
+        OnDeploy::Create => Ok(Next::Create),
+        OnDeploy::Recreate => Ok(Next::Recreate),
+        OnDeploy::Update => Ok(Next::Update),
+        OnDeploy::Busy => Err(Error::StackBusy {
+            stack: stack_name.to_owned(),
+            status: status.to_owned(),
+        }),
+        OnDeploy::ContinueRollback => Err(stuck(format!(
+            "continue the rollback in the console or with `aws cloudformation continue-update-rollback --stack-name {stack_name}`, then run `enitrunk deploy` again"
+        ))),
+        OnDeploy::DeleteOnly => Err(stuck(
+            "it can only be deleted: fix what blocks the delete (see its events), run `enitrunk destroy`, then deploy again".into(),
+        )),
     }
 }
 
@@ -82,6 +202,27 @@ pub struct Change {
     pub logical_id: String,
     pub resource_type: String,
     pub replacement: bool,
+}
+
+impl From<ResourceChange> for Change {
+    fn from(rc: ResourceChange) -> Change {
+        let action = rc.action.clone().unwrap_or(ChangeAction::Modify);
+        let symbol = match action {
+            ChangeAction::Add | ChangeAction::Import => "+",
+            ChangeAction::Remove => "-",
+            _ => ">",
+        };
+        Change {
+            symbol,
+            action: action.as_str().to_owned(),
+            logical_id: rc.logical_resource_id.unwrap_or_default(),
+            resource_type: rc.resource_type.unwrap_or_default(),
+            replacement: matches!(
+                rc.replacement,
+                Some(Replacement::True | Replacement::Conditional)
+            ),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -181,6 +322,16 @@ pub async fn create_change_set(
             )
         })?;
     let id = created.id.unwrap_or(name.clone());
+    wait_for_change_set(cfn, req.stack_name, id, name).await
+}
+
+/// Polls a change set until CloudFormation has computed it, or found nothing to change.
+async fn wait_for_change_set(
+    cfn: &Client,
+    stack_name: &str,
+    id: String,
+    name: String,
+) -> Result<ChangeSetOutcome, Error> {
     let mut delay = Duration::from_millis(200);
     loop {
         let cs = cfn
@@ -196,24 +347,7 @@ pub async fn create_change_set(
                     .unwrap_or_default()
                     .into_iter()
                     .filter_map(|c| c.resource_change)
-                    .map(|rc| {
-                        let action = rc.action.clone().unwrap_or(ChangeAction::Modify);
-                        let symbol = match action {
-                            ChangeAction::Add | ChangeAction::Import => "+",
-                            ChangeAction::Remove => "-",
-                            _ => ">",
-                        };
-                        Change {
-                            symbol,
-                            action: action.as_str().to_owned(),
-                            logical_id: rc.logical_resource_id.unwrap_or_default(),
-                            resource_type: rc.resource_type.unwrap_or_default(),
-                            replacement: matches!(
-                                rc.replacement,
-                                Some(Replacement::True | Replacement::Conditional)
-                            ),
-                        }
-                    })
+                    .map(Change::from)
                     .collect();
                 return Ok(ChangeSetOutcome::Ready(ChangeSet {
                     id,
@@ -230,7 +364,7 @@ pub async fn create_change_set(
                     return Ok(ChangeSetOutcome::NoChanges);
                 }
                 return Err(Error::ChangeSetFailed {
-                    stack: req.stack_name.to_owned(),
+                    stack: stack_name.to_owned(),
                     reason,
                 });
             }
@@ -255,66 +389,6 @@ pub async fn newest_event(cfn: &Client, stack: &str) -> Result<Option<String>, E
         .into_iter()
         .next()
         .and_then(|e| e.event_id))
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Event {
-    pub time: String,
-    pub logical_id: String,
-    pub resource_type: String,
-    pub status: String,
-    pub reason: Option<String>,
-}
-
-impl Event {
-    fn from_sdk(e: &StackEvent) -> Event {
-        let time = e
-            .timestamp
-            .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-            .map(|t| t.get(11..19).unwrap_or(&t).to_owned())
-            .unwrap_or_default();
-        Event {
-            time,
-            logical_id: e.logical_resource_id.clone().unwrap_or_default(),
-            resource_type: e.resource_type.clone().unwrap_or_default(),
-            status: e
-                .resource_status
-                .as_ref()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            reason: e.resource_status_reason.clone().filter(|r| !r.is_empty()),
-        }
-    }
-
-    pub fn is_stack(&self) -> bool {
-        self.resource_type == "AWS::CloudFormation::Stack"
-    }
-}
-
-impl fmt::Display for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}  {:<20}  {} ({})",
-            self.time, self.status, self.logical_id, self.resource_type
-        )?;
-        if let Some(r) = &self.reason {
-            write!(f, ": {r}")?;
-        }
-        Ok(())
-    }
-}
-
-/// The first resource that failed, skipping the cascade ("Resource creation cancelled",
-/// "The following resource(s) failed to ...") that follows it.
-pub fn root_cause(events: &[Event]) -> Option<&Event> {
-    events.iter().find(|e| {
-        e.status.ends_with("_FAILED")
-            && !e.is_stack()
-            && !e.reason.as_deref().is_some_and(|r| {
-                r.contains("cancelled") || r.contains("The following resource(s) failed")
-            })
-    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -404,7 +478,7 @@ async fn new_events(
                 break 'pages;
             }
             seen.insert(id);
-            fresh.push(Event::from_sdk(e));
+            fresh.push(Event::from(e));
         }
         match resp.next_token {
             Some(t) => next = Some(t),
@@ -415,11 +489,114 @@ async fn new_events(
     Ok(fresh)
 }
 
+/// Starts an operation on a stack and follows it to its end: remembers the newest event (so only
+/// this operation's events show), runs `start`, watches, and stops waiting on Ctrl-C. The final
+/// stack when it ends `wanted`; otherwise an error with the first resource that failed.
+pub async fn run_and_watch(
+    cfn: &Client,
+    stack_name: &str,
+    stack_id: &str,
+    verb: &'static str,
+    wanted: State,
+    progress: &mut Progress<'_>,
+    start: impl Future<Output = Result<(), Error>>,
+) -> Result<StackInfo, Error> {
+    let after = newest_event(cfn, stack_id).await?;
+    start.await?;
+    let watched = tokio::select! {
+        w = watch(cfn, stack_id, after.as_deref(), verb, progress) => w?,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(Error::Interrupted { stack: stack_name.to_owned(), verb });
+        }
+    };
+    if classify(&watched.stack.status) != wanted {
+        return Err(Error::Failed {
+            stack: stack_name.to_owned(),
+            cause: root_cause(&watched.events).cloned().map(Box::new),
+            status: watched.stack.status,
+            status_reason: watched.stack.status_reason,
+        });
+    }
+    Ok(watched.stack)
+}
+
+/// Executes a change set and follows the stack until it is created or updated.
+pub async fn execute(
+    cfn: &Client,
+    stack_name: &str,
+    change_set: &ChangeSet,
+    verb: &'static str,
+    progress: &mut Progress<'_>,
+) -> Result<StackInfo, Error> {
+    let start = async {
+        cfn.execute_change_set()
+            .change_set_name(&change_set.id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::aws(format!("execute change set {}", change_set.name), &e))
+    };
+    run_and_watch(
+        cfn,
+        stack_name,
+        &change_set.stack_id,
+        verb,
+        State::Complete,
+        progress,
+        start,
+    )
+    .await
+}
+
+/// Deletes a stack and follows it until it is gone.
+pub async fn delete(
+    cfn: &Client,
+    stack: &StackInfo,
+    progress: &mut Progress<'_>,
+) -> Result<(), Error> {
+    let start = async {
+        cfn.delete_stack()
+            .stack_name(&stack.id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::aws(format!("delete stack {}", stack.name), &e))
+    };
+    run_and_watch(
+        cfn,
+        &stack.name,
+        &stack.id,
+        "deleting",
+        State::Deleted,
+        progress,
+        start,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Removes a change set that will not be executed, and the empty stack in REVIEW_IN_PROGRESS a
+/// create change set leaves behind. Best effort: the user already has their answer.
+pub async fn discard(cfn: &Client, change_set: &ChangeSet, created_stack: bool) {
+    let _ = cfn
+        .delete_change_set()
+        .change_set_name(&change_set.id)
+        .send()
+        .await;
+    if created_stack {
+        let _ = cfn
+            .delete_stack()
+            .stack_name(&change_set.stack_id)
+            .send()
+            .await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
     use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
-    use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackStatus};
+    use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStatus};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use aws_smithy_types::DateTime;
 
@@ -521,48 +698,6 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
     }
 
-    fn ev(id: &str, ty: &str, status: &str, reason: Option<&str>) -> Event {
-        Event {
-            time: "12:00:00".into(),
-            logical_id: id.into(),
-            resource_type: ty.into(),
-            status: status.into(),
-            reason: reason.map(Into::into),
-        }
-    }
-
-    #[test]
-    fn root_cause_skips_the_cascade() {
-        let events = vec![
-            ev(
-                "demo",
-                "AWS::CloudFormation::Stack",
-                "CREATE_IN_PROGRESS",
-                Some("User Initiated"),
-            ),
-            ev("InstanceRole", "AWS::IAM::Role", "CREATE_COMPLETE", None),
-            ev(
-                "Queue",
-                "AWS::SQS::Queue",
-                "CREATE_FAILED",
-                Some("Resource creation cancelled"),
-            ),
-            ev(
-                "EniTrunking",
-                "Custom::EniTrunking",
-                "CREATE_FAILED",
-                Some("setting name `x` is not an ECS account setting"),
-            ),
-            ev(
-                "demo",
-                "AWS::CloudFormation::Stack",
-                "ROLLBACK_IN_PROGRESS",
-                Some("The following resource(s) failed to create: [EniTrunking]"),
-            ),
-        ];
-        assert_eq!(root_cause(&events).unwrap().logical_id, "EniTrunking");
-    }
-
     #[test]
     fn statuses() {
         assert_eq!(classify("CREATE_COMPLETE"), State::Complete);
@@ -573,6 +708,80 @@ mod tests {
         assert_eq!(classify("ROLLBACK_COMPLETE"), State::Failed);
         assert_eq!(classify("UPDATE_ROLLBACK_COMPLETE"), State::Failed);
         assert_eq!(classify("DELETE_COMPLETE"), State::Deleted);
+    }
+
+    /// What deploy does for each status, as a word: the plan, or which refusal.
+    fn deploy_does(status: Option<&str>) -> &'static str {
+        match next_step("demo", status) {
+            Ok(Next::Create) => "create",
+            Ok(Next::Recreate) => "recreate",
+            Ok(Next::Update) => "update",
+            Err(Error::StackBusy { .. }) => "wait",
+            Err(Error::StackStuck { hint, .. }) if hint.contains("continue-update-rollback") => {
+                "continue rollback"
+            }
+            Err(Error::StackStuck { hint, .. }) if hint.contains("can only be deleted") => {
+                "delete only"
+            }
+            Err(e) => panic!("unexpected refusal for {status:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn what_deploy_does_with_a_stack_in_each_status() {
+        let expected = [
+            (None, "create"),
+            (Some("REVIEW_IN_PROGRESS"), "create"),
+            (Some("DELETE_COMPLETE"), "create"),
+            (Some("CREATE_FAILED"), "recreate"),
+            (Some("ROLLBACK_COMPLETE"), "recreate"),
+            (Some("CREATE_COMPLETE"), "update"),
+            (Some("UPDATE_COMPLETE"), "update"),
+            (Some("UPDATE_FAILED"), "update"),
+            (Some("UPDATE_ROLLBACK_COMPLETE"), "update"),
+            (Some("IMPORT_COMPLETE"), "update"),
+            (Some("IMPORT_ROLLBACK_FAILED"), "update"),
+            (Some("IMPORT_ROLLBACK_COMPLETE"), "update"),
+            (Some("CREATE_IN_PROGRESS"), "wait"),
+            (Some("ROLLBACK_IN_PROGRESS"), "wait"),
+            (Some("DELETE_IN_PROGRESS"), "wait"),
+            (Some("UPDATE_IN_PROGRESS"), "wait"),
+            (Some("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), "wait"),
+            (Some("UPDATE_ROLLBACK_IN_PROGRESS"), "wait"),
+            (Some("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"), "wait"),
+            (Some("IMPORT_IN_PROGRESS"), "wait"),
+            (Some("IMPORT_ROLLBACK_IN_PROGRESS"), "wait"),
+            (Some("UPDATE_ROLLBACK_FAILED"), "continue rollback"),
+            (Some("ROLLBACK_FAILED"), "delete only"),
+            (Some("DELETE_FAILED"), "delete only"),
+            // Newer than the table: its suffix decides.
+            (Some("SOMETHING_NEW_IN_PROGRESS"), "wait"),
+        ];
+        for (status, does) in expected {
+            assert_eq!(deploy_does(status), does, "{status:?}");
+        }
+        // Every status the SDK's model knows is in the table, and in the list above.
+        use aws_sdk_cloudformation::types::StackStatus;
+        for status in StackStatus::values() {
+            assert!(
+                lookup(status).is_some(),
+                "{status} is missing from STATUSES"
+            );
+            assert!(
+                expected.iter().any(|(s, _)| *s == Some(*status)),
+                "{status} is missing from this test"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_what_to_do() {
+        let e = next_step("demo", Some("UPDATE_ROLLBACK_FAILED")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "stack `demo` is UPDATE_ROLLBACK_FAILED; continue the rollback in the console or with \
+             `aws cloudformation continue-update-rollback --stack-name demo`, then run `enitrunk deploy` again"
+        );
     }
 
     #[test]

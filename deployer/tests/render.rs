@@ -72,7 +72,8 @@ fn every_rendered_template_validates() {
                 std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel)).unwrap();
             config::parse(&rel, &text).unwrap()
         };
-        enitrunk::cli::validate(&spec, &Origin::BuiltIn).unwrap_or_else(|e| panic!("{name}: {e}"));
+        enitrunk::validate::validate(&spec, &Origin::BuiltIn)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
 

@@ -10,7 +10,7 @@ pub use enitrunk::localstack::healthy;
 
 /// Where LocalStack listens: the same address `localstack/run` binds and `enitrunk --local` uses.
 pub fn endpoint() -> String {
-    enitrunk::aws::local_endpoint()
+    enitrunk::localstack::endpoint()
 }
 
 /// The repository root: this package lives in `<root>/tests`.

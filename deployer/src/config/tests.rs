@@ -1,6 +1,8 @@
 //! Config parsing and validation: defaults, and every error message with its position.
 
 use super::*;
+use crate::instance_types::Architecture;
+use custom_resource_lambda::properties::{OnDelete, Scope};
 
 fn err(text: &str) -> String {
     match parse("enitrunk.yaml", text) {

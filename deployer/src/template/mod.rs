@@ -22,6 +22,8 @@ pub enum Expr {
     Sub(String),
     If(Box<(String, Expr, Expr)>),
     Equals(Box<(Expr, Expr)>),
+    /// `!Not [condition]`: CloudFormation takes a one-element list.
+    Not(Box<[Expr; 1]>),
     Join(Box<(String, Vec<Expr>)>),
     Select(Box<(u32, Expr)>),
     #[serde(rename = "GetAZs")]
@@ -118,6 +120,7 @@ impl Expr {
                 b.0.references(out);
                 b.1.references(out);
             }
+            Expr::Not(b) => b[0].references(out),
             Expr::Join(b) => b.1.iter().for_each(|e| e.references(out)),
             Expr::Select(b) => b.1.references(out),
             Expr::Base64(e) => e.references(out),
@@ -161,6 +164,14 @@ pub enum Reference {
     Condition(String),
 }
 
+/// `!condition` is `!Not [condition]`.
+impl std::ops::Not for Expr {
+    type Output = Expr;
+    fn not(self) -> Expr {
+        Expr::Not(Box::new([self]))
+    }
+}
+
 impl From<&str> for Expr {
     fn from(s: &str) -> Self {
         Expr::Str(s.to_owned())
@@ -185,37 +196,15 @@ impl From<bool> for Expr {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum AnyProperties {
-    Role(iam::Role),
-    InstanceProfile(iam::InstanceProfile),
-    Policy(iam::Policy),
-    Function(lambda::Function),
-    EventInvokeConfig(lambda::EventInvokeConfig),
-    LogGroup(logs::LogGroup),
-    Custom(custom::EniTrunking),
-    Vpc(ec2::Vpc),
-    InternetGateway(ec2::InternetGateway),
-    VpcGatewayAttachment(ec2::VpcGatewayAttachment),
-    Subnet(ec2::Subnet),
-    RouteTable(ec2::RouteTable),
-    Route(ec2::Route),
-    SubnetRouteTableAssociation(ec2::SubnetRouteTableAssociation),
-    Eip(ec2::Eip),
-    NatGateway(ec2::NatGateway),
-    SecurityGroup(ec2::SecurityGroup),
-    LaunchTemplate(ec2::LaunchTemplate),
-    Cluster(ecs::Cluster),
-    CapacityProvider(ecs::CapacityProvider),
-    ClusterCapacityProviderAssociations(ecs::ClusterCapacityProviderAssociations),
-    TaskDefinition(ecs::TaskDefinition),
-    Service(ecs::Service),
-    AutoScalingGroup(autoscaling::AutoScalingGroup),
-}
-
+/// The properties of every resource kind the templates use, with its CloudFormation type name:
+/// one list, from which the enum, its `From` impls and `type_name` are generated.
 macro_rules! any_properties {
     ($($variant:ident($ty:ty) = $name:expr,)*) => {
+        #[derive(Clone, Debug, PartialEq, Serialize)]
+        #[serde(untagged)]
+        pub enum AnyProperties {
+            $($variant($ty),)*
+        }
         $(
             impl From<$ty> for AnyProperties {
                 fn from(p: $ty) -> Self {

@@ -1,0 +1,212 @@
+//! `enitrunk deploy`: from a validated spec to a stack whose instance role has `awsvpcTrunking`
+//! effective, in the steps of the design: validate, build and upload the function, create and
+//! show a change set, execute it, follow the events, verify.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use crate::aws::{self, RemoteArgs, Session};
+use crate::config::{Origin, Spec};
+use crate::error::Error;
+use crate::package::{self, CodeLocation};
+use crate::progress::Progress;
+use crate::prompt::Prompt;
+use crate::render::{self, TemplateFile};
+use crate::stack::{self, ChangeSetOutcome, ChangeSetRequest, Next};
+use crate::validate;
+use crate::verify::{self, Trunking};
+
+#[derive(Clone, Debug, Args)]
+pub struct DeployArgs {
+    /// Execute the change set without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Which template to deploy
+    #[arg(long, value_enum, default_value_t = Which::EcsCluster)]
+    pub template: Which,
+    /// Use this built `bootstrap` instead of building it with cargo
+    #[arg(long, value_name = "PATH")]
+    pub bootstrap: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Which {
+    /// templates/ecs-cluster.yaml: network, trunking, cluster, capacity and tasks
+    EcsCluster,
+    /// templates/eni-trunking.yaml: the trunking part alone, for an existing cluster
+    EniTrunking,
+}
+
+impl Which {
+    pub fn file(self) -> &'static TemplateFile {
+        match self {
+            Which::EcsCluster => &render::ECS_CLUSTER,
+            Which::EniTrunking => &render::ENI_TRUNKING,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeployReport {
+    pub stack_name: String,
+    pub stack_id: String,
+    pub status: String,
+    /// created, updated, recreated or unchanged
+    pub result: &'static str,
+    pub changes: Vec<stack::Change>,
+    pub code: CodeLocation,
+    pub outputs: BTreeMap<String, String>,
+    pub trunking: Trunking,
+}
+
+impl fmt::Display for DeployReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.result {
+            "unchanged" => writeln!(f, "stack {}: no changes ({})", self.stack_name, self.status)?,
+            r => writeln!(f, "stack {}: {} ({})", self.stack_name, r, self.status)?,
+        }
+        if !self.outputs.is_empty() {
+            writeln!(f, "outputs:")?;
+            let width = self.outputs.keys().map(String::len).max().unwrap_or(0);
+            for (k, v) in &self.outputs {
+                writeln!(f, "  {k:<width$}  {v}")?;
+            }
+        }
+        writeln!(
+            f,
+            "awsvpcTrunking is {} for {}: container instances launched with this role from now on get a trunk interface",
+            self.trunking.value, self.trunking.principal_arn
+        )
+    }
+}
+
+pub async fn run(
+    spec: &Spec,
+    origin: &Origin,
+    remote: &RemoteArgs,
+    args: &DeployArgs,
+    progress: &mut Progress<'_>,
+    prompt: &mut Prompt<'_>,
+) -> Result<DeployReport, Error> {
+    // Everything that can be checked offline first: a bad config deploys nothing.
+    validate::validate(spec, origin)?;
+    let file = args.template.file();
+    let session = Session::start(spec, remote, progress).await?;
+    let (cfn, stack_name) = (&session.aws.cfn, session.stack_name.as_str());
+    progress.line(&format!(
+        "deploying {} as stack {stack_name} to account {}, region {}{}",
+        file.file_name,
+        session.account,
+        session.aws.region,
+        session
+            .aws
+            .endpoint_url
+            .as_deref()
+            .map(|u| format!(" at {u}"))
+            .unwrap_or_default()
+    ));
+    if args.template == Which::EcsCluster {
+        aws::ensure_ecs_service_linked_role(&session.aws.iam, progress).await?;
+    }
+    let code = build_and_upload(&session, remote, args, progress).await?;
+    let next = prepare_stack(&session, progress).await?;
+
+    let body = (file.build)(spec).to_yaml(&format!(
+        "enitrunk deploy: {} for stack {stack_name}",
+        file.file_name
+    ));
+    let request = ChangeSetRequest {
+        stack_name,
+        create: next.creates(),
+        template_body: &body,
+        parameters: vec![
+            ("CodeBucket", code.bucket.clone()),
+            ("CodeKey", code.key.clone()),
+        ],
+    };
+    let change_set = match stack::create_change_set(cfn, request).await? {
+        ChangeSetOutcome::NoChanges => return unchanged(&session, code, progress).await,
+        ChangeSetOutcome::Ready(cs) => cs,
+    };
+    progress.line(&format!("changes to stack {stack_name}:\n{change_set}"));
+    if !args.yes && !prompt.confirm("execute these changes?", "deploy")? {
+        stack::discard(cfn, &change_set, next.creates()).await;
+        return Err(Error::NeedsYes("deploy (answered no)"));
+    }
+
+    let info = stack::execute(cfn, stack_name, &change_set, next.verb(), progress).await?;
+    let trunking = verify::instance_role_trunking(&session.aws, stack_name, &info.outputs).await?;
+    Ok(DeployReport {
+        stack_name: stack_name.to_owned(),
+        stack_id: info.id,
+        status: info.status,
+        result: match next {
+            Next::Create => "created",
+            Next::Recreate => "recreated",
+            Next::Update => "updated",
+        },
+        changes: change_set.changes,
+        code,
+        outputs: info.outputs,
+        trunking,
+    })
+}
+
+/// The function's package in the artifact bucket: `--bootstrap`, else built with cargo
+/// (release for AWS, where size and cold start matter).
+async fn build_and_upload(
+    session: &Session,
+    remote: &RemoteArgs,
+    args: &DeployArgs,
+    progress: &mut Progress<'_>,
+) -> Result<CodeLocation, Error> {
+    let binary = match &args.bootstrap {
+        Some(p) => p.clone(),
+        None => package::build_bootstrap(!remote.local, progress)?,
+    };
+    package::upload(&session.aws, &session.account, &binary, progress).await
+}
+
+/// What the existing stack allows: a create, an update, or a create after deleting what a
+/// failed first create left.
+async fn prepare_stack(session: &Session, progress: &mut Progress<'_>) -> Result<Next, Error> {
+    let (cfn, stack_name) = (&session.aws.cfn, session.stack_name.as_str());
+    let existing = stack::describe(cfn, stack_name).await?;
+    let next = stack::next_step(stack_name, existing.as_ref().map(|s| s.status.as_str()))?;
+    if let (Next::Recreate, Some(failed)) = (next, &existing) {
+        progress.line(&format!(
+            "stack {stack_name} is {} from a failed create: deleting it, then creating it again",
+            failed.status
+        ));
+        stack::delete(cfn, failed, progress).await?;
+    }
+    Ok(next)
+}
+
+/// An empty change set: nothing to do but verify what is there.
+async fn unchanged(
+    session: &Session,
+    code: CodeLocation,
+    progress: &mut Progress<'_>,
+) -> Result<DeployReport, Error> {
+    let stack_name = &session.stack_name;
+    let info = stack::describe(&session.aws.cfn, stack_name)
+        .await?
+        .unwrap_or_default();
+    progress.line(&format!("stack {stack_name}: no changes"));
+    let trunking = verify::instance_role_trunking(&session.aws, stack_name, &info.outputs).await?;
+    Ok(DeployReport {
+        stack_name: stack_name.clone(),
+        stack_id: info.id,
+        status: info.status,
+        result: "unchanged",
+        changes: Vec::new(),
+        code,
+        outputs: info.outputs,
+        trunking,
+    })
+}

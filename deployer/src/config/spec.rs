@@ -1,0 +1,87 @@
+//! The validated configuration: what the templates and commands are built from.
+
+use custom_resource_lambda::properties::{OnDelete, Scope};
+use serde::Serialize;
+
+use crate::instance_types::{Architecture, InstanceType};
+
+/// A validated configuration: everything the templates and commands need.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Spec {
+    pub stack_name: String,
+    pub region: Option<String>,
+    pub cluster: Cluster,
+    pub network: Network,
+    pub trunking: TrunkingSpec,
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cluster {
+    #[serde(serialize_with = "type_names")]
+    pub instance_types: Vec<&'static InstanceType>,
+    pub architecture: Architecture,
+    pub min_size: u32,
+    pub desired_capacity: u32,
+    pub max_size: u32,
+    pub ami_parameter: String,
+}
+
+fn type_names<S: serde::Serializer>(
+    types: &[&'static InstanceType],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(types.iter().map(|t| &t.name))
+}
+
+impl Cluster {
+    /// The type with the least memory, then the fewest vCPUs: every task must fit on it.
+    pub fn smallest_type(&self) -> &'static InstanceType {
+        self.instance_types
+            .iter()
+            .copied()
+            .min_by_key(|t| (t.memory_mib, t.vcpu))
+            .expect("validated: at least one instance type")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    /// A VPC created by the stack.
+    Demo,
+    Existing {
+        vpc_id: String,
+        subnet_ids: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrunkingSpec {
+    pub scope: Scope,
+    pub on_delete: OnDelete,
+    pub instance_role_name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Task {
+    pub family: String,
+    /// PascalCase of the family, for logical ids.
+    pub logical_name: String,
+    pub cpu: u32,
+    pub memory: u32,
+    pub containers: Vec<Container>,
+    pub service: Option<Service>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    pub ports: Vec<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Service {
+    pub desired_count: u32,
+}

@@ -1,0 +1,581 @@
+//! Turns the config as written into a [`Spec`], collecting every problem with its position.
+
+use std::collections::BTreeSet;
+
+use custom_resource_lambda::properties::{OnDelete, Scope};
+
+use super::diagnostic::Diagnostic;
+use super::raw::{self, Loc, RawConfig, Sp};
+use super::spec::{Cluster, Container, Network, Service, Spec, Task, TrunkingSpec};
+use crate::instance_types::{self, Architecture, InstanceType, Trunking};
+
+const AMI_PARAMETER_X86_64: &str =
+    "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
+const AMI_PARAMETER_ARM64: &str =
+    "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id";
+
+/// Task-level CPU units ECS accepts for the EC2 launch type (0.125 to 192 vCPU).
+const TASK_CPU_RANGE: std::ops::RangeInclusive<u32> = 128..=196_608;
+/// ECS's smallest container memory limit, in MiB.
+const MIN_TASK_MEMORY: u32 = 6;
+
+#[derive(Default)]
+pub(super) struct Validator {
+    pub(super) diagnostics: Vec<Diagnostic>,
+}
+
+impl Validator {
+    fn report(&mut self, at: Loc, message: impl Into<String>, help: Option<String>) {
+        self.diagnostics.push(Diagnostic {
+            line: at.line,
+            column: at.column,
+            message: message.into(),
+            help,
+        });
+    }
+
+    pub(super) fn spec(&mut self, raw: RawConfig) -> Option<Spec> {
+        let top = Loc::START;
+        let stack_name = self.stack_name(raw.stack_name);
+        let region = raw.region.and_then(|r| self.region(r));
+        let cluster_loc = raw.cluster.as_ref().map_or(top, |c| c.loc);
+        let cluster = self.cluster(
+            raw.cluster.map(|c| c.value).unwrap_or_default(),
+            cluster_loc,
+        );
+        let network = self.network(raw.network);
+        let trunking = self.trunking(raw.trunking.unwrap_or_default());
+        let tasks = match raw.tasks {
+            Some(tasks) => self.tasks(tasks, cluster.as_ref()),
+            // The starter file's tasks; it has a `tasks` key, so this does not recurse.
+            None => Some(super::demo().tasks),
+        };
+        Some(Spec {
+            stack_name: stack_name?,
+            region,
+            cluster: cluster?,
+            network: network?,
+            trunking: trunking?,
+            tasks: tasks?,
+        })
+    }
+
+    fn stack_name(&mut self, name: Option<Sp<String>>) -> Option<String> {
+        let Some(name) = name else {
+            return Some("enitrunk-demo".into());
+        };
+        let ok = name.value.len() <= 128
+            && name.value.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !ok {
+            self.report(
+                name.loc,
+                format!("stack_name `{}` is not a valid CloudFormation stack name", name.value),
+                Some("use letters, digits and hyphens, starting with a letter, at most 128 characters".into()),
+            );
+            return None;
+        }
+        Some(name.value)
+    }
+
+    fn region(&mut self, region: Sp<String>) -> Option<String> {
+        let parts: Vec<&str> = region.value.split('-').collect();
+        let ok = parts.len() >= 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+            && parts
+                .last()
+                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+        if !ok {
+            self.report(
+                region.loc,
+                format!("region `{}` is not an AWS region name", region.value),
+                Some("write it like `eu-west-1` or `us-east-2`, or leave it out to use AWS_REGION or your profile's region".into()),
+            );
+            return None;
+        }
+        Some(region.value)
+    }
+
+    fn cluster(&mut self, raw: raw::RawCluster, at: Loc) -> Option<Cluster> {
+        let names = raw
+            .instance_types
+            .unwrap_or_else(|| Sp::new(vec![Sp::new("m5.large".into(), at)], at));
+        if names.value.is_empty() {
+            self.report(
+                names.loc,
+                "cluster.instance_types is empty",
+                Some(
+                    "name at least one instance type that supports ENI trunking, e.g. [m5.large]"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        let types = self.instance_types(&names);
+        let architecture = self.architecture(&types);
+        let (min_size, desired_capacity, max_size) =
+            self.sizes(raw.min_size, raw.desired_capacity, raw.max_size, at);
+        let ami_parameter = self.ami_parameter(raw.ami_parameter, architecture?)?;
+        if types.len() != names.value.len() {
+            return None;
+        }
+        Some(Cluster {
+            instance_types: types.into_iter().map(|(t, _)| t).collect(),
+            architecture: architecture?,
+            min_size,
+            desired_capacity,
+            max_size,
+            ami_parameter,
+        })
+    }
+
+    /// The listed types that exist and support trunking, each with its position.
+    fn instance_types(&mut self, names: &Sp<Vec<Sp<String>>>) -> Vec<(&'static InstanceType, Loc)> {
+        let mut types = Vec::new();
+        let mut seen = BTreeSet::new();
+        for name in &names.value {
+            if !seen.insert(name.value.clone()) {
+                self.report(
+                    name.loc,
+                    format!("instance type `{}` is listed twice", name.value),
+                    None,
+                );
+                continue;
+            }
+            let Some(t) = instance_types::get(&name.value) else {
+                let similar = instance_types::similar_names(&name.value, 3);
+                let help = if similar.is_empty() {
+                    "use an EC2 instance type name such as m5.large; `enitrunk plan` lists supported types".to_owned()
+                } else {
+                    format!("did you mean {}?", or_list(&similar))
+                };
+                self.report(
+                    name.loc,
+                    format!("unknown instance type `{}`", name.value),
+                    Some(help),
+                );
+                continue;
+            };
+            if let Trunking::Unsupported(why) = t.trunking() {
+                self.unsupported(t, &why, name.loc);
+                continue;
+            }
+            types.push((t, name.loc));
+        }
+        types
+    }
+
+    fn unsupported(&mut self, t: &InstanceType, why: &str, at: Loc) {
+        let alts: Vec<&str> = instance_types::alternatives(t, 3)
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        let help = if alts.is_empty() {
+            "pick a type that supports trunking; `enitrunk plan` compares them".to_owned()
+        } else {
+            format!(
+                "similar-sized types that support trunking: {} ({} vCPU, {} MiB)",
+                alts.join(", "),
+                t.vcpu,
+                t.memory_mib
+            )
+        };
+        self.report(
+            at,
+            format!("instance type `{}` cannot use ENI trunking: {why}", t.name),
+            Some(help),
+        );
+    }
+
+    /// One launch template has one AMI: every type must share the first one's architecture.
+    fn architecture(&mut self, types: &[(&'static InstanceType, Loc)]) -> Option<Architecture> {
+        let (first, _) = types.first()?;
+        let arch = first.architecture();
+        for (t, loc) in &types[1..] {
+            if t.architecture() != arch {
+                self.report(
+                    *loc,
+                    format!(
+                        "instance type `{}` is {}, but `{}` is {arch}",
+                        t.name,
+                        t.architecture(),
+                        first.name
+                    ),
+                    Some("one launch template has one AMI: use types of one architecture".into()),
+                );
+            }
+        }
+        Some(arch)
+    }
+
+    /// min, desired and max, defaulted and checked to be in order.
+    fn sizes(
+        &mut self,
+        min: Option<Sp<u32>>,
+        desired: Option<Sp<u32>>,
+        max: Option<Sp<u32>>,
+        at: Loc,
+    ) -> (u32, u32, u32) {
+        let min = min.map_or((1, at), |s| (s.value, s.loc));
+        let desired = desired.map_or((min.0.max(1), at), |s| (s.value, s.loc));
+        let max = max.map_or((desired.0.max(2), at), |s| (s.value, s.loc));
+        if max.0 == 0 {
+            self.report(
+                max.1,
+                "cluster.max_size is 0: the cluster could never start an instance",
+                Some("set max_size to 1 or more".into()),
+            );
+        }
+        if min.0 > max.0 {
+            self.report(
+                min.1,
+                format!(
+                    "cluster.min_size ({}) is larger than max_size ({})",
+                    min.0, max.0
+                ),
+                Some("min_size <= desired_capacity <= max_size".into()),
+            );
+        } else if desired.0 < min.0 || desired.0 > max.0 {
+            self.report(
+                desired.1,
+                format!(
+                    "cluster.desired_capacity ({}) is outside min_size..max_size ({}..{})",
+                    desired.0, min.0, max.0
+                ),
+                Some("min_size <= desired_capacity <= max_size".into()),
+            );
+        }
+        (min.0, desired.0, max.0)
+    }
+
+    fn ami_parameter(
+        &mut self,
+        raw: Option<Sp<String>>,
+        architecture: Architecture,
+    ) -> Option<String> {
+        match raw {
+            Some(p) if !p.value.starts_with('/') => {
+                self.report(
+                    p.loc,
+                    format!(
+                        "cluster.ami_parameter `{}` is not an SSM parameter path",
+                        p.value
+                    ),
+                    Some(format!(
+                        "use a public parameter path such as {AMI_PARAMETER_X86_64}"
+                    )),
+                );
+                None
+            }
+            Some(p) => Some(p.value),
+            None => Some(
+                match architecture {
+                    Architecture::X86_64 => AMI_PARAMETER_X86_64,
+                    Architecture::Arm64 => AMI_PARAMETER_ARM64,
+                }
+                .into(),
+            ),
+        }
+    }
+
+    fn network(&mut self, raw: Option<raw::RawNetwork>) -> Option<Network> {
+        let Some(raw) = raw else {
+            return Some(Network::Demo);
+        };
+        let (vpc, subnets) = (raw.vpc_id, raw.subnet_ids);
+        match (vpc, subnets) {
+            (None, None) => Some(Network::Demo),
+            (Some(v), None) => {
+                self.report(v.loc, "network.vpc_id is set but network.subnet_ids is not", Some("list the private subnets (with a NAT route) for the instances and tasks, or remove `network` to create a demo VPC".into()));
+                None
+            }
+            (None, Some(s)) => {
+                self.report(
+                    s.loc,
+                    "network.subnet_ids is set but network.vpc_id is not",
+                    Some("add the VPC those subnets are in: the security groups need it".into()),
+                );
+                None
+            }
+            (Some(v), Some(s)) => {
+                let mut ok = true;
+                if !is_aws_id(&v.value, "vpc-") {
+                    self.report(
+                        v.loc,
+                        format!("network.vpc_id `{}` is not a VPC id", v.value),
+                        Some("a VPC id looks like vpc-0123456789abcdef0".into()),
+                    );
+                    ok = false;
+                }
+                if s.value.is_empty() {
+                    self.report(s.loc, "network.subnet_ids is empty", Some("list at least one subnet; two in different Availability Zones survive an AZ outage".into()));
+                    ok = false;
+                }
+                let mut seen = BTreeSet::new();
+                for id in &s.value {
+                    if !is_aws_id(&id.value, "subnet-") {
+                        self.report(
+                            id.loc,
+                            format!("`{}` is not a subnet id", id.value),
+                            Some("a subnet id looks like subnet-0123456789abcdef0".into()),
+                        );
+                        ok = false;
+                    } else if !seen.insert(&id.value) {
+                        self.report(
+                            id.loc,
+                            format!("subnet `{}` is listed twice", id.value),
+                            None,
+                        );
+                        ok = false;
+                    }
+                }
+                ok.then(|| Network::Existing {
+                    vpc_id: v.value,
+                    subnet_ids: s.value.into_iter().map(|s| s.value).collect(),
+                })
+            }
+        }
+    }
+
+    fn trunking(&mut self, raw: raw::RawTrunking) -> Option<TrunkingSpec> {
+        let scope = raw.scope.as_ref().map_or(Scope::Role, |s| s.value);
+        if let Some(name) = &raw.instance_role_name {
+            let valid = !name.value.is_empty()
+                && name.value.len() <= 64
+                && name
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            if !valid {
+                self.report(
+                    name.loc,
+                    format!(
+                        "trunking.instance_role_name `{}` is not a valid IAM role name",
+                        name.value
+                    ),
+                    Some("1 to 64 letters, digits and + = , . @ _ -".into()),
+                );
+                return None;
+            }
+        }
+        Some(TrunkingSpec {
+            scope,
+            on_delete: raw.on_delete.map_or(OnDelete::Retain, |o| o.value),
+            instance_role_name: raw.instance_role_name.map(|n| n.value),
+        })
+    }
+
+    fn tasks(&mut self, raw: Vec<raw::RawTask>, cluster: Option<&Cluster>) -> Option<Vec<Task>> {
+        let before = self.diagnostics.len();
+        let mut families = BTreeSet::new();
+        let mut logical = BTreeSet::new();
+        let mut tasks = Vec::new();
+        for t in raw {
+            let family = t.family.value.clone();
+            let logical_name = pascal_case(&family);
+            self.family(&t.family, &logical_name, &mut families, &mut logical);
+            self.task_size(&t.cpu, &t.memory, cluster);
+            if t.containers.value.is_empty() {
+                self.report(
+                    t.containers.loc,
+                    format!("task `{family}` has no containers"),
+                    Some("add at least one container with a name and an image".into()),
+                );
+            }
+            let containers = self.containers(t.containers.value, &family);
+            tasks.push(Task {
+                family,
+                logical_name,
+                cpu: t.cpu.value,
+                memory: t.memory.value,
+                containers,
+                service: t.service.map(|s| Service {
+                    desired_count: s.desired_count.map_or(1, |d| d.value),
+                }),
+            });
+        }
+        (self.diagnostics.len() == before).then_some(tasks)
+    }
+
+    /// A valid family, unique, and unique once made a logical id.
+    fn family(
+        &mut self,
+        family: &Sp<String>,
+        logical_name: &str,
+        families: &mut BTreeSet<String>,
+        logical: &mut BTreeSet<String>,
+    ) {
+        let name = &family.value;
+        let valid = !name.is_empty()
+            && name.len() <= 255
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            self.report(
+                family.loc,
+                format!("task family `{name}` is not valid"),
+                Some("use 1 to 255 letters, digits, hyphens and underscores".into()),
+            );
+        } else if !families.insert(name.clone()) {
+            self.report(
+                family.loc,
+                format!("task family `{name}` is defined twice"),
+                Some("give each task definition its own family".into()),
+            );
+        } else if !logical.insert(logical_name.to_owned()) {
+            self.report(
+                family.loc,
+                format!("task family `{name}` differs from another only in punctuation or case"),
+                Some("CloudFormation logical ids are built from the family: rename one".into()),
+            );
+        }
+    }
+
+    /// CPU and memory within what ECS accepts, and small enough for the smallest type.
+    fn task_size(&mut self, cpu: &Sp<u32>, memory: &Sp<u32>, cluster: Option<&Cluster>) {
+        let cpu_ok = TASK_CPU_RANGE.contains(&cpu.value);
+        if !cpu_ok {
+            self.report(
+                cpu.loc,
+                format!(
+                    "task cpu {} is outside the {}..={} CPU units ECS accepts for EC2",
+                    cpu.value,
+                    TASK_CPU_RANGE.start(),
+                    TASK_CPU_RANGE.end()
+                ),
+                Some("1024 units = 1 vCPU; e.g. 256 for a quarter vCPU".into()),
+            );
+        }
+        if memory.value < MIN_TASK_MEMORY {
+            self.report(
+                memory.loc,
+                format!(
+                    "task memory {} MiB is below the {MIN_TASK_MEMORY} MiB ECS accepts",
+                    memory.value
+                ),
+                Some("memory is in MiB, e.g. 512".into()),
+            );
+        }
+        let Some(cluster) = cluster else { return };
+        let small = cluster.smallest_type();
+        if cpu_ok && u64::from(cpu.value) > u64::from(small.vcpu) * 1024 {
+            self.report(
+                cpu.loc,
+                format!(
+                    "task cpu {} does not fit on {} ({} vCPU = {} units): ECS could never place it",
+                    cpu.value,
+                    small.name,
+                    small.vcpu,
+                    small.vcpu * 1024
+                ),
+                Some("lower the task's cpu or choose larger instance types".into()),
+            );
+        }
+        let mem = small.schedulable_memory_mib();
+        if u64::from(memory.value) > mem {
+            self.report(memory.loc, format!("task memory {} MiB does not fit on {}: about {mem} of its {} MiB are available to tasks (estimate)", memory.value, small.name, small.memory_mib), Some("lower the task's memory or choose larger instance types".into()));
+        }
+    }
+
+    fn containers(&mut self, raw: Vec<raw::RawContainer>, family: &str) -> Vec<Container> {
+        let mut names = BTreeSet::new();
+        // awsvpc: all containers of a task share one network namespace, so one port space.
+        let mut ports = BTreeSet::new();
+        let mut containers = Vec::new();
+        for c in raw {
+            if !names.insert(c.name.value.clone()) {
+                self.report(
+                    c.name.loc,
+                    format!(
+                        "container name `{}` is used twice in task `{family}`",
+                        c.name.value
+                    ),
+                    None,
+                );
+            }
+            if c.name.value.is_empty()
+                || c.name.value.len() > 255
+                || !c
+                    .name
+                    .value
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+            {
+                self.report(
+                    c.name.loc,
+                    format!("container name `{}` is not valid", c.name.value),
+                    Some("use 1 to 255 letters, digits, hyphens and underscores".into()),
+                );
+            }
+            if c.image.value.trim().is_empty() {
+                self.report(
+                    c.image.loc,
+                    "container image is empty",
+                    Some("name an image, e.g. public.ecr.aws/nginx/nginx:stable".into()),
+                );
+            }
+            let mut cports = Vec::new();
+            for p in c.ports.map(|p| p.value).unwrap_or_default() {
+                if p.value == 0 {
+                    self.report(
+                        p.loc,
+                        "port 0 is not a valid container port",
+                        Some("use 1 to 65535".into()),
+                    );
+                } else if !ports.insert(p.value) {
+                    self.report(p.loc, format!("port {} is used twice in task `{family}` (its containers share one network interface)", p.value), None);
+                }
+                cports.push(p.value);
+            }
+            containers.push(Container {
+                name: c.name.value,
+                image: c.image.value,
+                ports: cports,
+            });
+        }
+        containers
+    }
+}
+
+fn is_aws_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|hex| {
+        (8..=17).contains(&hex.len())
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    })
+}
+
+/// `web-api_v2` → `WebApiV2`.
+pub fn pascal_case(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            let first = chars.next().expect("non-empty").to_ascii_uppercase();
+            std::iter::once(first).chain(chars).collect::<String>()
+        })
+        .collect()
+}
+
+fn or_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => format!("`{one}`"),
+        [init @ .., last] => format!(
+            "{} or `{last}`",
+            init.iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

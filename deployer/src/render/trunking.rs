@@ -1,0 +1,289 @@
+//! The trunking part of both templates: the container-instance role and profile, the custom
+//! resource's function with its role, log group and invoke config, the custom resource itself,
+//! and the outputs that name them.
+
+use custom_resource_lambda::properties::{DEFAULT_SETTING_NAME, DEFAULT_SETTING_VALUE, Scope};
+
+use crate::config::Spec;
+use crate::template::custom::EniTrunking;
+use crate::template::iam::{
+    InlinePolicy, InstanceProfile, Policy, PolicyDocument, Principal, Role, Statement,
+};
+use crate::template::lambda::{Code, EventInvokeConfig, Function, LoggingConfig};
+use crate::template::logs::LogGroup;
+use crate::template::{Expr, NO_VALUE, Parameter, Template};
+
+/// Logical id of the custom resource.
+pub const CUSTOM_RESOURCE: &str = "EniTrunking";
+/// Seconds CloudFormation waits for the function's answer; the function itself answers within
+/// its 120 s timeout, so this is only reached if it could not run at all.
+const SERVICE_TIMEOUT_SECONDS: i64 = 300;
+const FUNCTION_TIMEOUT_SECONDS: u32 = 120;
+const LOG_RETENTION_DAYS: u32 = 30;
+const HAS_ROLE_NAME: &str = "HasInstanceRoleName";
+
+pub fn add(t: &mut Template, spec: &Spec) {
+    let role_scope = spec.trunking.scope == Scope::Role;
+    parameters(t, spec);
+    instance_role(t, role_scope);
+    function_log_group(t);
+    function_role(t, role_scope);
+    function(t);
+    custom_resource(t, spec, role_scope);
+    outputs(t);
+}
+
+fn parameters(t: &mut Template, spec: &Spec) {
+    t.parameters.insert(
+        "CodeBucket".into(),
+        Parameter::string(
+            "S3 bucket holding the custom resource's Lambda package (a zip with `bootstrap`)",
+        ),
+    );
+    t.parameters.insert(
+        "CodeKey".into(),
+        Parameter::string("S3 key of the Lambda package in CodeBucket"),
+    );
+    t.parameters.insert(
+        "InstanceRoleName".into(),
+        Parameter {
+            allowed_pattern: Some(r"^[\w+=,.@-]{0,64}$".into()),
+            constraint_description: Some("an IAM role name (up to 64 characters), or empty".into()),
+            ..Parameter::string(
+                "Name of the container-instance IAM role; empty lets CloudFormation generate one. Changing it replaces the role",
+            )
+            .default(spec.trunking.instance_role_name.as_deref().unwrap_or(""))
+        },
+    );
+    t.parameters.insert(
+        "OnDelete".into(),
+        Parameter {
+            allowed_values: vec!["Retain".into(), "Reset".into()],
+            ..Parameter::string(
+                "What deleting the stack does to the setting: Retain leaves it, Reset undoes it",
+            )
+            .default(spec.trunking.on_delete.as_str())
+        },
+    );
+    t.conditions.insert(
+        HAS_ROLE_NAME.into(),
+        !Expr::equals(Expr::r#ref("InstanceRoleName"), "".into()),
+    );
+}
+
+/// The account-setting permissions, for the setting enitrunk changes only.
+fn ecs_policy(actions: &[&str]) -> PolicyDocument {
+    // The condition key names the setting; ListAccountSettings is read-only and is not
+    // guaranteed to carry it, so it gets its own unconditioned statement.
+    PolicyDocument::new(vec![
+        Statement::allow(actions)
+            .sid("ChangeAwsvpcTrunkingOnly")
+            .resource("*")
+            .condition("StringEquals", "ecs:account-setting", DEFAULT_SETTING_NAME),
+        Statement::allow(&["ecs:ListAccountSettings"])
+            .sid("ReadAccountSettings")
+            .resource("*"),
+    ])
+}
+
+/// The container-instance role (trusted by EC2 and, for scope `Role`, the function's role) and
+/// its instance profile.
+fn instance_role(t: &mut Template, role_scope: bool) {
+    let mut instance_trust = Principal::service("ec2.amazonaws.com");
+    if role_scope {
+        instance_trust.aws = vec![Expr::get_att("TrunkingFunctionRole", "Arn")];
+    }
+    t.add(
+        "InstanceRole",
+        Role {
+            assume_role_policy_document: PolicyDocument::new(vec![
+                Statement::allow(&["sts:AssumeRole"]).principal(instance_trust),
+            ]),
+            description: if role_scope {
+                "ECS container instances. The trunking function assumes it to turn awsvpcTrunking on for this role".into()
+            } else {
+                "ECS container instances".into()
+            },
+            managed_policy_arns: vec![Expr::sub(
+                "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+            )],
+            policies: if role_scope {
+                vec![InlinePolicy {
+                    policy_name: "awsvpc-trunking".into(),
+                    policy_document: ecs_policy(&["ecs:PutAccountSetting", "ecs:DeleteAccountSetting"]),
+                }]
+            } else {
+                Vec::new()
+            },
+            role_name: Some(Expr::if_(
+                HAS_ROLE_NAME,
+                Expr::r#ref("InstanceRoleName"),
+                Expr::r#ref(NO_VALUE),
+            )),
+        },
+    );
+    t.add(
+        "InstanceProfile",
+        InstanceProfile {
+            roles: vec![Expr::r#ref("InstanceRole")],
+        },
+    );
+}
+
+/// The function's role: its logs, and for scope `Role` assuming the instance role, else
+/// changing the account default.
+fn function_role(t: &mut Template, role_scope: bool) {
+    let mut function_policies = vec![InlinePolicy {
+        policy_name: "logs".into(),
+        policy_document: PolicyDocument::new(vec![
+            Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"])
+                .resource(Expr::get_att("TrunkingFunctionLogGroup", "Arn")),
+        ]),
+    }];
+    if !role_scope {
+        function_policies.push(InlinePolicy {
+            policy_name: "awsvpc-trunking-default".into(),
+            policy_document: ecs_policy(&["ecs:PutAccountSettingDefault"]),
+        });
+    }
+    t.add(
+        "TrunkingFunctionRole",
+        Role {
+            assume_role_policy_document: PolicyDocument::new(vec![
+                Statement::allow(&["sts:AssumeRole"])
+                    .principal(Principal::service("lambda.amazonaws.com")),
+            ]),
+            description: "The enitrunk custom resource function".into(),
+            managed_policy_arns: Vec::new(),
+            policies: function_policies,
+            role_name: None,
+        },
+    );
+    if role_scope {
+        // Its own resource: inline in TrunkingFunctionRole it would name InstanceRole, whose
+        // trust policy names TrunkingFunctionRole, a circular dependency.
+        t.add(
+            "TrunkingFunctionAssumeRolePolicy",
+            Policy {
+                policy_name: "assume-instance-role".into(),
+                policy_document: PolicyDocument::new(vec![
+                    Statement::allow(&["sts:AssumeRole"])
+                        .resource(Expr::get_att("InstanceRole", "Arn")),
+                ]),
+                roles: vec![Expr::r#ref("TrunkingFunctionRole")],
+            },
+        );
+    }
+}
+
+fn function_log_group(t: &mut Template) {
+    t.add(
+        "TrunkingFunctionLogGroup",
+        LogGroup {
+            retention_in_days: LOG_RETENTION_DAYS,
+        },
+    );
+}
+
+/// The function and its invoke config.
+fn function(t: &mut Template) {
+    t.add(
+        "TrunkingFunction",
+        Function {
+            description: "enitrunk: sets the ECS account setting awsvpcTrunking for CloudFormation"
+                .into(),
+            runtime: "provided.al2023",
+            handler: "bootstrap",
+            architectures: vec!["x86_64"],
+            code: Code {
+                s3_bucket: Expr::r#ref("CodeBucket"),
+                s3_key: Expr::r#ref("CodeKey"),
+            },
+            role: Expr::get_att("TrunkingFunctionRole", "Arn"),
+            timeout: FUNCTION_TIMEOUT_SECONDS,
+            memory_size: 128,
+            logging_config: LoggingConfig {
+                log_group: Expr::r#ref("TrunkingFunctionLogGroup"),
+            },
+        },
+    );
+    // CloudFormation invokes custom resources asynchronously; Lambda's default two retries
+    // would repeat a failed request a minute apart, after CloudFormation has its answer.
+    t.add(
+        "TrunkingFunctionInvokeConfig",
+        EventInvokeConfig {
+            function_name: Expr::r#ref("TrunkingFunction"),
+            qualifier: "$LATEST",
+            maximum_retry_attempts: 0,
+        },
+    );
+}
+
+fn custom_resource(t: &mut Template, spec: &Spec, role_scope: bool) {
+    let properties = EniTrunking {
+        service_token: Expr::get_att("TrunkingFunction", "Arn"),
+        service_timeout: Some(Expr::Int(SERVICE_TIMEOUT_SECONDS)),
+        role_arn: role_scope.then(|| Expr::get_att("InstanceRole", "Arn")),
+        region: None,
+        setting_name: Some(DEFAULT_SETTING_NAME.into()),
+        setting_value: Some(DEFAULT_SETTING_VALUE.into()),
+        scope: Some(spec.trunking.scope.as_str().into()),
+        on_delete: Some(Expr::r#ref("OnDelete")),
+    };
+    let custom = t.add(CUSTOM_RESOURCE, properties);
+    custom
+        .depends_on
+        .push("TrunkingFunctionInvokeConfig".into());
+    if role_scope {
+        custom
+            .depends_on
+            .push("TrunkingFunctionAssumeRolePolicy".into());
+    }
+}
+
+fn outputs(t: &mut Template) {
+    for (name, description, value) in [
+        (
+            "InstanceRoleArn",
+            "ARN of the container-instance role",
+            Expr::get_att("InstanceRole", "Arn"),
+        ),
+        (
+            "InstanceRoleName",
+            "Name of the container-instance role",
+            Expr::r#ref("InstanceRole"),
+        ),
+        (
+            "InstanceProfileName",
+            "Instance profile for the container instances' launch template",
+            Expr::r#ref("InstanceProfile"),
+        ),
+        (
+            "InstanceProfileArn",
+            "ARN of the instance profile",
+            Expr::get_att("InstanceProfile", "Arn"),
+        ),
+        (
+            "TrunkingSetting",
+            "Effective awsvpcTrunking value, read back after the change",
+            Expr::get_att("EniTrunking", "Value"),
+        ),
+        (
+            "TrunkingPrincipalArn",
+            "Principal whose setting was changed (the role, or the account)",
+            Expr::get_att("EniTrunking", "PrincipalArn"),
+        ),
+        (
+            "TrunkingFunctionName",
+            "The custom resource's function",
+            Expr::r#ref("TrunkingFunction"),
+        ),
+        (
+            "TrunkingLogGroupName",
+            "The function's log group",
+            Expr::r#ref("TrunkingFunctionLogGroup"),
+        ),
+    ] {
+        t.output(name, description, value);
+    }
+}
