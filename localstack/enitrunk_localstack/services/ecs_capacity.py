@@ -1,5 +1,5 @@
 """ECS capacity providers the way ECS treats them, where moto 5.1.54 does not: handlers mixed into
-the `ecs:enitrunk` provider (`services.EcsProvider`).
+the `ecs:enitrunk` provider (`services.ecs.EcsProvider`).
 
 - `CreateCapacityProvider` accepts the Auto Scaling group's name or ARN in `autoScalingGroupArn`
   (CloudFormation templates pass `!Ref AutoScalingGroup`, a name) and keeps the group's ARN, as

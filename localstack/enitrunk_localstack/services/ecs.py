@@ -23,8 +23,8 @@ from localstack.services.plugins import Service, aws_provider
 from localstack.state import StateVisitor
 from localstack.utils.aws.request_context import extract_access_key_id_from_auth_header
 
-from enitrunk_localstack.account_settings import AccountSettings, InvalidParameter, root_arn
-from enitrunk_localstack.ecs_capacity import CapacityProviderHandlers
+from enitrunk_localstack.services.account_settings import AccountSettings, InvalidParameter, root_arn
+from enitrunk_localstack.services.ecs_capacity import CapacityProviderHandlers
 
 LOG = logging.getLogger(__name__)
 

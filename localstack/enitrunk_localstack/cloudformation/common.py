@@ -1,4 +1,4 @@
-"""Helpers shared by the moto-backed CloudFormation resource providers (`cfn_ecs`, `cfn_autoscaling`)."""
+"""Helpers shared by the moto-backed CloudFormation resource providers (`ecs`, `ec2`, `autoscaling`)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ the protocol as CloudFormation does
 The resource model kept by the engine holds the `Data` keys at top level (the engine resolves
 `Fn::GetAtt X.Key` from the model), the physical id, and the properties the function last
 succeeded with, which become `OldResourceProperties` on Update and the properties of a Delete.
-A changed physical id on Update is a replacement: `cfn_engine_patch` sends the Delete for the old id.
+A changed physical id on Update is a replacement: `engine_patches` sends the Delete for the old id.
 """
 
 from __future__ import annotations

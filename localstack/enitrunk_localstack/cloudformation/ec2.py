@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
 
-from enitrunk_localstack.cfn_common import plugin, success
+from enitrunk_localstack.cloudformation.common import plugin, success
 
 
 def _is_missing(e: ClientError) -> bool:

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
 
-from enitrunk_localstack.cfn_common import as_int, generated_name, plugin, success
+from enitrunk_localstack.cloudformation.common import as_int, generated_name, plugin, success
 
 
 class LaunchTemplateProvider(ResourceProvider[dict]):

@@ -1,0 +1,1 @@
+"""CloudFormation: custom resources, resource providers, engine patches."""

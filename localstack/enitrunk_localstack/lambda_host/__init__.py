@@ -1,0 +1,1 @@
+"""The `enitrunk-host` Lambda executor."""

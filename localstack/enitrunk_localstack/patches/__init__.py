@@ -1,0 +1,1 @@
+"""Fixes to moto bugs on enitrunk's path."""

@@ -1,0 +1,1 @@
+"""Service providers that LocalStack community lacks, moto-backed."""
