@@ -1,11 +1,28 @@
 """enitrunk's LocalStack extension: what LocalStack community lacks for enitrunk's end-to-end path.
 
-- `services`: the `ecs:enitrunk` and `autoscaling:enitrunk` service providers (moto-backed; ECS
-  account settings kept per principal in `account_settings`).
-- `lambda_executor` + `runtime_api`: the `enitrunk-host` Lambda executor, running `provided.*`
-  functions' `bootstrap` as host processes behind a Lambda Runtime API server of its own.
-- `custom_resource` + `cfn_engine_patch`: the CloudFormation custom-resource protocol.
-- `cfn_ecs`, `cfn_autoscaling`, `cfn_ec2`: CloudFormation resource providers backed by moto.
-- `ecs_capacity`: capacity providers and capacity provider strategies as ECS keeps them.
-- `moto_fixes`: fixes to moto bugs on enitrunk's path, applied at LocalStack start.
+Every module, by subpackage (each subpackage's docstring says more):
+- `services`: service providers (moto-backed).
+  - `services.ecs`: the `ecs:enitrunk` provider, ECS account settings per calling principal.
+  - `services.account_settings`: account settings and their resolution rules, pure logic.
+  - `services.ecs_capacity`: capacity providers and strategies as ECS keeps them (handlers mixed
+    into the ECS provider).
+  - `services.autoscaling`: the `autoscaling:enitrunk` provider.
+  - `services.dispatch`: the dispatch table that sends every other operation to moto.
+- `lambda_host`: the `enitrunk-host` Lambda executor.
+  - `lambda_host.executor`: `provided.*` functions' `bootstrap` as host processes.
+  - `lambda_host.runtime_api`: the Lambda Runtime API server each process talks to.
+  - `lambda_host.log_group`: logs delivered to the function's `LoggingConfig.LogGroup`.
+- `cloudformation`: CloudFormation support.
+  - `cloudformation.custom_resource`: the custom-resource protocol (`Custom::*`).
+  - `cloudformation.engine_patches`: fixes to the engine (replacement Delete, delete after a
+    failed create).
+  - `cloudformation.ecs`, `cloudformation.ec2`, `cloudformation.autoscaling`: resource providers
+    backed by moto, one module per service.
+  - `cloudformation.common`: helpers those providers share.
+- `patches`: fixes to moto bugs on enitrunk's path, applied at LocalStack start.
+  - `patches.moto_ec2`: `UserData` of `CreateLaunchTemplateVersion`.
+  - `patches.moto_ssm`: the public ECS-optimized AMI parameters' documents as strings.
+
+Entry points (`localstack/pyproject.toml`) register them with LocalStack; nothing here is
+imported at package import time, so the pure-logic modules load without LocalStack.
 """

@@ -1,8 +1,7 @@
-"""CloudFormation resource providers for `AWS::EC2::LaunchTemplate` and
-`AWS::AutoScaling::AutoScalingGroup`, backed by moto (EC2 and `autoscaling:enitrunk`).
+"""CloudFormation resource provider for `AWS::AutoScaling::AutoScalingGroup`, backed by moto
+through the Auto Scaling API (`autoscaling:enitrunk`).
 
-Ref and GetAtt follow the CloudFormation reference: LaunchTemplate → LaunchTemplateId /
-LaunchTemplateId, LatestVersionNumber, DefaultVersionNumber; AutoScalingGroup → its name.
+Ref follows the CloudFormation reference: AutoScalingGroup → its name.
 """
 
 from __future__ import annotations
@@ -12,51 +11,6 @@ from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
 
 from enitrunk_localstack.cloudformation.common import as_int, generated_name, plugin, success
-
-
-class LaunchTemplateProvider(ResourceProvider[dict]):
-    SCHEMA = {
-        "typeName": "AWS::EC2::LaunchTemplate",
-        "primaryIdentifier": ["/properties/LaunchTemplateId"],
-        "createOnlyProperties": ["/properties/LaunchTemplateName", "/properties/TagSpecifications"],
-        "readOnlyProperties": [
-            "/properties/LaunchTemplateId", "/properties/LatestVersionNumber", "/properties/DefaultVersionNumber",
-        ],
-    }
-
-    def create(self, request: ResourceRequest[dict]):
-        props = dict(request.desired_state)
-        props.setdefault("LaunchTemplateName", generated_name(request, 128))
-        kwargs = {"LaunchTemplateName": props["LaunchTemplateName"], "LaunchTemplateData": props.get("LaunchTemplateData") or {}}
-        if props.get("VersionDescription"):
-            kwargs["VersionDescription"] = props["VersionDescription"]
-        if props.get("TagSpecifications"):
-            kwargs["TagSpecifications"] = props["TagSpecifications"]
-        lt = request.aws_client_factory.ec2.create_launch_template(**kwargs)["LaunchTemplate"]
-        props["LaunchTemplateId"] = lt["LaunchTemplateId"]
-        props["LatestVersionNumber"] = str(lt["LatestVersionNumber"])
-        props["DefaultVersionNumber"] = str(lt["DefaultVersionNumber"])
-        return success(props)
-
-    def update(self, request: ResourceRequest[dict]):
-        # CloudFormation creates a new version and makes it the default.
-        prev = request.previous_state
-        props = {**request.desired_state, "LaunchTemplateName": prev["LaunchTemplateName"], "LaunchTemplateId": prev["LaunchTemplateId"]}
-        ec2 = request.aws_client_factory.ec2
-        version = ec2.create_launch_template_version(
-            LaunchTemplateId=prev["LaunchTemplateId"], LaunchTemplateData=props.get("LaunchTemplateData") or {}
-        )["LaunchTemplateVersion"]["VersionNumber"]
-        ec2.modify_launch_template(LaunchTemplateId=prev["LaunchTemplateId"], DefaultVersion=str(version))
-        props["LatestVersionNumber"] = props["DefaultVersionNumber"] = str(version)
-        return success(props)
-
-    def delete(self, request: ResourceRequest[dict]):
-        try:
-            request.aws_client_factory.ec2.delete_launch_template(LaunchTemplateId=request.desired_state["LaunchTemplateId"])
-        except ClientError as e:
-            if "NotFound" not in e.response["Error"]["Code"]:
-                raise
-        return success({})
 
 
 class AutoScalingGroupProvider(ResourceProvider[dict]):
@@ -118,5 +72,4 @@ class AutoScalingGroupProvider(ResourceProvider[dict]):
         return success({})
 
 
-LaunchTemplatePlugin = plugin("AWS::EC2::LaunchTemplate", LaunchTemplateProvider)
 AutoScalingGroupPlugin = plugin("AWS::AutoScaling::AutoScalingGroup", AutoScalingGroupProvider)

@@ -1,10 +1,12 @@
-"""CloudFormation resource provider for `AWS::EC2::EIP`, backed by moto's EC2.
+"""CloudFormation resource providers for `AWS::EC2::LaunchTemplate` and `AWS::EC2::EIP`, backed
+by moto's EC2.
 
-LocalStack 4.13.1 community has no provider for it, and its engine "deploys" unsupported types
-as a no-op whose `Fn::GetAtt` is the string `unknown` (so a NAT gateway then fails on
-`AllocationId 'unknown'`). Ref and GetAtt follow the CloudFormation reference
-(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-eip.html):
-Ref → the public IP address; GetAtt AllocationId, PublicIp.
+LocalStack 4.13.1 community has a provider for neither, and its engine "deploys" unsupported
+types as a no-op whose `Fn::GetAtt` is the string `unknown` (so a NAT gateway then fails on
+`AllocationId 'unknown'`). Ref and GetAtt follow the CloudFormation reference: LaunchTemplate →
+LaunchTemplateId / LaunchTemplateId, LatestVersionNumber, DefaultVersionNumber; EIP
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-eip.html)
+→ the public IP address / AllocationId, PublicIp.
 """
 
 from __future__ import annotations
@@ -13,7 +15,52 @@ from botocore.exceptions import ClientError
 
 from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
 
-from enitrunk_localstack.cloudformation.common import plugin, success
+from enitrunk_localstack.cloudformation.common import generated_name, plugin, success
+
+
+class LaunchTemplateProvider(ResourceProvider[dict]):
+    SCHEMA = {
+        "typeName": "AWS::EC2::LaunchTemplate",
+        "primaryIdentifier": ["/properties/LaunchTemplateId"],
+        "createOnlyProperties": ["/properties/LaunchTemplateName", "/properties/TagSpecifications"],
+        "readOnlyProperties": [
+            "/properties/LaunchTemplateId", "/properties/LatestVersionNumber", "/properties/DefaultVersionNumber",
+        ],
+    }
+
+    def create(self, request: ResourceRequest[dict]):
+        props = dict(request.desired_state)
+        props.setdefault("LaunchTemplateName", generated_name(request, 128))
+        kwargs = {"LaunchTemplateName": props["LaunchTemplateName"], "LaunchTemplateData": props.get("LaunchTemplateData") or {}}
+        if props.get("VersionDescription"):
+            kwargs["VersionDescription"] = props["VersionDescription"]
+        if props.get("TagSpecifications"):
+            kwargs["TagSpecifications"] = props["TagSpecifications"]
+        lt = request.aws_client_factory.ec2.create_launch_template(**kwargs)["LaunchTemplate"]
+        props["LaunchTemplateId"] = lt["LaunchTemplateId"]
+        props["LatestVersionNumber"] = str(lt["LatestVersionNumber"])
+        props["DefaultVersionNumber"] = str(lt["DefaultVersionNumber"])
+        return success(props)
+
+    def update(self, request: ResourceRequest[dict]):
+        # CloudFormation creates a new version and makes it the default.
+        prev = request.previous_state
+        props = {**request.desired_state, "LaunchTemplateName": prev["LaunchTemplateName"], "LaunchTemplateId": prev["LaunchTemplateId"]}
+        ec2 = request.aws_client_factory.ec2
+        version = ec2.create_launch_template_version(
+            LaunchTemplateId=prev["LaunchTemplateId"], LaunchTemplateData=props.get("LaunchTemplateData") or {}
+        )["LaunchTemplateVersion"]["VersionNumber"]
+        ec2.modify_launch_template(LaunchTemplateId=prev["LaunchTemplateId"], DefaultVersion=str(version))
+        props["LatestVersionNumber"] = props["DefaultVersionNumber"] = str(version)
+        return success(props)
+
+    def delete(self, request: ResourceRequest[dict]):
+        try:
+            request.aws_client_factory.ec2.delete_launch_template(LaunchTemplateId=request.desired_state["LaunchTemplateId"])
+        except ClientError as e:
+            if "NotFound" not in e.response["Error"]["Code"]:
+                raise
+        return success({})
 
 
 def _is_missing(e: ClientError) -> bool:
@@ -90,4 +137,5 @@ class EipProvider(ResourceProvider[dict]):
                 ec2.disassociate_address(AssociationId=address["AssociationId"])
 
 
+LaunchTemplatePlugin = plugin("AWS::EC2::LaunchTemplate", LaunchTemplateProvider)
 EipPlugin = plugin("AWS::EC2::EIP", EipProvider)

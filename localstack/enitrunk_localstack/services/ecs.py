@@ -1,16 +1,14 @@
-"""Service providers `ecs:enitrunk` and `autoscaling:enitrunk` (moto-backed).
+"""The `ecs:enitrunk` service provider (moto-backed) and its ECS account settings.
 
-LocalStack community ships neither ECS nor Auto Scaling. It selects a service's provider by
-plugin name `<api>:<provider>` in the `localstack.aws.provider` namespace, chosen with
-`PROVIDER_OVERRIDE_<API>=<provider>`; `localstack/run` sets `PROVIDER_OVERRIDE_ECS=enitrunk` and
-`PROVIDER_OVERRIDE_AUTOSCALING=enitrunk`. Operations this module does not handle go to moto.
-(LocalStack's `MotoFallbackDispatcher` only wraps operations of a generated API class, which
-community has for neither service, so `moto_dispatch_table` routes every other operation of the
-botocore service model to moto.)
+LocalStack community ships no ECS. It selects a service's provider by plugin name
+`<api>:<provider>` in the `localstack.aws.provider` namespace, chosen with
+`PROVIDER_OVERRIDE_<API>=<provider>`; `localstack/run` sets `PROVIDER_OVERRIDE_ECS=enitrunk`.
+Operations this provider does not handle go to moto (`dispatch`).
 
 ECS account settings are not moto's (moto keeps one value per account, ignoring the principal):
 they live in `account_settings.AccountSettings`, keyed by the calling principal, which is resolved
-from the request's access key through moto's STS assumed-role records and IAM users.
+from the request's access key through moto's STS assumed-role records and IAM users. Capacity
+providers and strategies are handled in `ecs_capacity`, mixed into the provider.
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ from localstack.state import StateVisitor
 from localstack.utils.aws.request_context import extract_access_key_id_from_auth_header
 
 from enitrunk_localstack.services.account_settings import AccountSettings, InvalidParameter, root_arn
+from enitrunk_localstack.services.dispatch import moto_dispatch_table
 from enitrunk_localstack.services.ecs_capacity import CapacityProviderHandlers
 
 LOG = logging.getLogger(__name__)
@@ -131,34 +130,6 @@ def _wire(s: dict) -> dict:
     return {"name": s["name"], "value": s["value"], "principalArn": s["principalArn"], "type": s["type"]}
 
 
-class AutoScalingProvider:
-    """Auto Scaling, entirely moto's (community LocalStack has no provider for it)."""
-
-    service = "autoscaling"
-
-    def accept_state_visitor(self, visitor: StateVisitor):
-        from moto.autoscaling.models import autoscaling_backends
-
-        visitor.visit(autoscaling_backends)
-
-
-def moto_dispatch_table(provider) -> dict:
-    """The provider's @handler operations, and moto for every other operation of the service."""
-    from localstack.aws.skeleton import create_dispatch_table
-    from localstack.aws.spec import load_service
-    from localstack.services.moto import _proxy_moto
-
-    table = create_dispatch_table(provider)
-    for operation in load_service(provider.service).operation_names:
-        table.setdefault(operation, _proxy_moto)
-    return table
-
-
 @aws_provider(api="ecs", name="enitrunk")
 def ecs():
     return Service.for_provider(EcsProvider(), dispatch_table_factory=moto_dispatch_table)
-
-
-@aws_provider(api="autoscaling", name="enitrunk")
-def autoscaling():
-    return Service.for_provider(AutoScalingProvider(), dispatch_table_factory=moto_dispatch_table)
