@@ -6,6 +6,7 @@ Every module, by subpackage (each subpackage's docstring says more):
   - `services.account_settings`: account settings and their resolution rules, pure logic.
   - `services.ecs_capacity`: capacity providers and strategies as ECS keeps them (handlers mixed
     into the ECS provider).
+  - `services.ecs_errors`: the ECS API errors those handlers raise.
   - `services.autoscaling`: the `autoscaling:enitrunk` provider.
   - `services.dispatch`: the dispatch table that sends every other operation to moto.
 - `lambda_host`: the `enitrunk-host` Lambda executor.
@@ -18,7 +19,7 @@ Every module, by subpackage (each subpackage's docstring says more):
     failed create).
   - `cloudformation.ecs`, `cloudformation.ec2`, `cloudformation.autoscaling`: resource providers
     backed by moto, one module per service.
-  - `cloudformation.common`: helpers those providers share.
+  - `cloudformation.common`: helpers the providers share.
 - `patches`: fixes to moto bugs on enitrunk's path, applied at LocalStack start.
   - `patches.moto_ec2`: `UserData` of `CreateLaunchTemplateVersion`.
   - `patches.moto_ssm`: the public ECS-optimized AMI parameters' documents as strings.

@@ -7,5 +7,6 @@
 - `ecs`: `AWS::ECS::{Cluster,TaskDefinition,Service,CapacityProvider,ClusterCapacityProviderAssociations}`.
 - `ec2`: `AWS::EC2::LaunchTemplate`, `AWS::EC2::EIP`.
 - `autoscaling`: `AWS::AutoScaling::AutoScalingGroup`.
-- `common`: what the moto-backed providers share (property case, generated names, the plugin class).
+- `common`: what the providers share (property case, generated names, integer properties, deletes
+  of what is already gone, the plugin class).
 """

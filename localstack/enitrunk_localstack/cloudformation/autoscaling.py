@@ -6,11 +6,9 @@ Ref follows the CloudFormation reference: AutoScalingGroup → its name.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
 
-from enitrunk_localstack.cloudformation.common import as_int, generated_name, plugin, success
+from enitrunk_localstack.cloudformation.common import as_int, generated_name, ignore_missing, plugin, success
 
 
 class AutoScalingGroupProvider(ResourceProvider[dict]):
@@ -62,13 +60,11 @@ class AutoScalingGroupProvider(ResourceProvider[dict]):
         return success(props)
 
     def delete(self, request: ResourceRequest[dict]):
-        try:
+        # Auto Scaling has no not-found code: a missing group is a ValidationError saying "not found".
+        with ignore_missing(lambda e: "not found" in str(e).lower() or e.response["Error"]["Code"] == "ValidationError"):
             request.aws_client_factory.autoscaling.delete_auto_scaling_group(
                 AutoScalingGroupName=request.desired_state["AutoScalingGroupName"], ForceDelete=True
             )
-        except ClientError as e:
-            if "not found" not in str(e).lower() and e.response["Error"]["Code"] != "ValidationError":
-                raise
         return success({})
 
 

@@ -37,12 +37,13 @@ from localstack import config
 from localstack.aws.connect import connect_to
 from localstack.constants import INTERNAL_AWS_SECRET_ACCESS_KEY
 from localstack.services.cloudformation.resource_provider import (
-    CloudFormationResourceProviderPlugin,
     OperationStatus,
     ProgressEvent,
     ResourceProvider,
     ResourceRequest,
 )
+
+from enitrunk_localstack.cloudformation.common import plugin, success
 
 LOG = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class CustomResourceProvider(ResourceProvider[dict]):
         props = model.get(PROPERTIES)
         if physical_id is None or props is None:
             # Nothing was ever created for this resource (its Create never succeeded).
-            return ProgressEvent(OperationStatus.SUCCESS, resource_model={})
+            return success({})
         return self._run(request, "Delete", props, old_props=None, physical_id=physical_id)
 
     # ----------------------------------------------------------------------------------------
@@ -271,16 +272,9 @@ class CustomResourceProvider(ResourceProvider[dict]):
         if not isinstance(data, dict):
             return failed("Invalid response object: Data must be a JSON object.")
         if request_type == "Delete":
-            return ProgressEvent(OperationStatus.SUCCESS, resource_model={})
+            return success({})
         model = {**data, PHYSICAL_ID: new_id, PROPERTIES: props}
-        return ProgressEvent(OperationStatus.SUCCESS, resource_model=model)
+        return success(model)
 
 
-class CustomResourceProviderPlugin(CloudFormationResourceProviderPlugin):
-    name = "AWS::CloudFormation::CustomResource"
-
-    def __init__(self):
-        self.factory: type[ResourceProvider] | None = None
-
-    def load(self):
-        self.factory = CustomResourceProvider
+CustomResourceProviderPlugin = plugin("AWS::CloudFormation::CustomResource", CustomResourceProvider)

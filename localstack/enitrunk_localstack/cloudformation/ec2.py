@@ -11,11 +11,9 @@ LaunchTemplateId / LaunchTemplateId, LatestVersionNumber, DefaultVersionNumber; 
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
 
-from enitrunk_localstack.cloudformation.common import generated_name, plugin, success
+from enitrunk_localstack.cloudformation.common import generated_name, ignore_missing, plugin, success
 
 
 class LaunchTemplateProvider(ResourceProvider[dict]):
@@ -55,17 +53,13 @@ class LaunchTemplateProvider(ResourceProvider[dict]):
         return success(props)
 
     def delete(self, request: ResourceRequest[dict]):
-        try:
+        with ignore_missing(lambda e: "NotFound" in e.response["Error"]["Code"]):
             request.aws_client_factory.ec2.delete_launch_template(LaunchTemplateId=request.desired_state["LaunchTemplateId"])
-        except ClientError as e:
-            if "NotFound" not in e.response["Error"]["Code"]:
-                raise
         return success({})
 
 
-def _is_missing(e: ClientError) -> bool:
-    code = e.response["Error"]["Code"]
-    return code in ("InvalidAllocationID.NotFound", "InvalidAddress.NotFound", "InvalidAssociationID.NotFound")
+# What EC2 answers for an address (or its association) that no longer exists.
+EIP_MISSING = frozenset({"InvalidAllocationID.NotFound", "InvalidAddress.NotFound", "InvalidAssociationID.NotFound"})
 
 
 class EipProvider(ResourceProvider[dict]):
@@ -120,12 +114,9 @@ class EipProvider(ResourceProvider[dict]):
         allocation = props.get("AllocationId")
         if not allocation:
             return success({})
-        try:
+        with ignore_missing(EIP_MISSING):
             self._disassociate(ec2, allocation)
             ec2.release_address(AllocationId=allocation)
-        except ClientError as e:
-            if not _is_missing(e):
-                raise
         return success({})
 
     @staticmethod

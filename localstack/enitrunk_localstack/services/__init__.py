@@ -6,6 +6,7 @@
   LocalStack imports; unit tested directly).
 - `ecs_capacity`: `CreateCapacityProvider`, `CreateService`, `UpdateService` as ECS treats
   capacity providers and strategies.
+- `ecs_errors`: ECS error responses (`InvalidParameterException`, `ClientException`).
 - `autoscaling`: the `autoscaling:enitrunk` provider (`PROVIDER_OVERRIDE_AUTOSCALING=enitrunk`),
   entirely moto's.
 - `dispatch`: a provider's own handlers, then moto for every other operation.

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 
-from localstack.aws.api import CommonServiceException, RequestContext, handler
+from localstack.aws.api import RequestContext, handler
 from localstack.services.plugins import Service, aws_provider
 from localstack.state import StateVisitor
 from localstack.utils.aws.request_context import extract_access_key_id_from_auth_header
@@ -24,13 +25,9 @@ from localstack.utils.aws.request_context import extract_access_key_id_from_auth
 from enitrunk_localstack.services.account_settings import AccountSettings, InvalidParameter, root_arn
 from enitrunk_localstack.services.dispatch import moto_dispatch_table
 from enitrunk_localstack.services.ecs_capacity import CapacityProviderHandlers
+from enitrunk_localstack.services.ecs_errors import InvalidParameterException
 
 LOG = logging.getLogger(__name__)
-
-
-class InvalidParameterException(CommonServiceException):
-    def __init__(self, message: str):
-        super().__init__("InvalidParameterException", message, status_code=400, sender_fault=True)
 
 
 def caller_principal(context: RequestContext) -> str:
@@ -85,34 +82,28 @@ class EcsProvider(CapacityProviderHandlers):
     @handler("PutAccountSetting", expand=False)
     def put_account_setting(self, context: RequestContext, request: dict) -> dict:
         caller = caller_principal(context)
-        try:
+        with invalid_parameter():
             s = self.settings(context).put(caller, request.get("name"), request.get("value"), request.get("principalArn"))
-        except InvalidParameter as e:
-            raise InvalidParameterException(str(e)) from None
         LOG.debug("ecs PutAccountSetting %s=%s for %s (caller %s)", s["name"], s["value"], s["principalArn"], caller)
         return {"setting": _wire(s)}
 
     @handler("PutAccountSettingDefault", expand=False)
     def put_account_setting_default(self, context: RequestContext, request: dict) -> dict:
-        try:
+        with invalid_parameter():
             s = self.settings(context).put_default(request.get("name"), request.get("value"))
-        except InvalidParameter as e:
-            raise InvalidParameterException(str(e)) from None
         return {"setting": _wire(s)}
 
     @handler("DeleteAccountSetting", expand=False)
     def delete_account_setting(self, context: RequestContext, request: dict) -> dict:
         caller = caller_principal(context)
-        try:
+        with invalid_parameter():
             s = self.settings(context).delete(caller, request.get("name"), request.get("principalArn"))
-        except InvalidParameter as e:
-            raise InvalidParameterException(str(e)) from None
         return {"setting": _wire(s)}
 
     @handler("ListAccountSettings", expand=False)
     def list_account_settings(self, context: RequestContext, request: dict) -> dict:
         caller = caller_principal(context)
-        try:
+        with invalid_parameter():
             settings = self.settings(context).list(
                 caller,
                 name=request.get("name"),
@@ -120,10 +111,17 @@ class EcsProvider(CapacityProviderHandlers):
                 principal_arn=request.get("principalArn"),
                 effective_settings=bool(request.get("effectiveSettings", False)),
             )
-        except InvalidParameter as e:
-            raise InvalidParameterException(str(e)) from None
         # Pagination: the full list is at most a dozen entries, far below the API's page size.
         return {"settings": [_wire(s) for s in settings]}
+
+
+@contextmanager
+def invalid_parameter():
+    """The account-settings logic's `InvalidParameter` (it has no LocalStack imports) as the ECS error."""
+    try:
+        yield
+    except InvalidParameter as e:
+        raise InvalidParameterException(str(e)) from None
 
 
 def _wire(s: dict) -> dict:
