@@ -1,4 +1,5 @@
-"""Helpers shared by the CloudFormation resource providers (`custom_resource`, `ecs`, `ec2`, `autoscaling`)."""
+"""Helpers shared by the CloudFormation resource providers: `custom_resource`, and the moto-backed
+`ecs`, `ec2` and `autoscaling`."""
 
 from __future__ import annotations
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
 
-from enitrunk_localstack.cloudformation.common import as_int, camel, generated_name, ignore_missing, plugin, success, with_ints
+from enitrunk_localstack.cloudformation.common import (
+    as_int,
+    camel,
+    generated_name,
+    ignore_missing,
+    plugin,
+    success,
+    with_ints,
+)
 
 # Container-definition maps whose keys are the user's, not CloudFormation property names.
 USER_KEYED = frozenset({"DockerLabels", "Options", "SystemControls", "DriverOpts", "Labels"})
@@ -172,7 +180,10 @@ class CapacityProviderProvider(ResourceProvider[dict]):
     def _asg_provider(props: dict) -> dict:
         p = camel(props.get("AutoScalingGroupProvider") or {})
         if "managedScaling" in p:
-            with_ints(p["managedScaling"], "targetCapacity", "minimumScalingStepSize", "maximumScalingStepSize", "instanceWarmupPeriod")
+            with_ints(
+                p["managedScaling"],
+                "targetCapacity", "minimumScalingStepSize", "maximumScalingStepSize", "instanceWarmupPeriod",
+            )
         return p
 
     def create(self, request: ResourceRequest[dict]):
@@ -212,7 +223,9 @@ class ClusterCapacityProviderAssociationsProvider(ResourceProvider[dict]):
 
     def create(self, request: ResourceRequest[dict]):
         props = dict(request.desired_state)
-        strategy = [with_ints(item, "weight", "base") for item in camel(props.get("DefaultCapacityProviderStrategy") or [])]
+        strategy = camel(props.get("DefaultCapacityProviderStrategy") or [])
+        for item in strategy:
+            with_ints(item, "weight", "base")
         self._put(request, props, props.get("CapacityProviders") or [], strategy)
         return success(props)
 
