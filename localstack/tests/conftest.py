@@ -21,7 +21,7 @@ REGION = "us-east-1"
 FUNCTIONS = Path(__file__).parent / "functions"
 
 # Lets `import enitrunk_localstack...` work for the pure-logic tests even without the install.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "enitrunk_localstack"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from enitrunk_localstack.account_settings import AWS_DEFAULTS, AccountSettings, InvalidParameter
+from enitrunk_localstack.services.account_settings import AWS_DEFAULTS, AccountSettings, InvalidParameter
 
 ROOT = "arn:aws:iam::111111111111:root"
 ROLE = "arn:aws:iam::111111111111:role/ec2"

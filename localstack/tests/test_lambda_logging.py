@@ -4,7 +4,7 @@ import json
 import time
 
 from conftest import FUNCTIONS, bootstrap_zip, create_function, unique
-from enitrunk_localstack.lambda_logging import log_group_name
+from enitrunk_localstack.lambda_host.log_group import log_group_name
 
 
 def test_log_group_name_defaults_to_aws_lambda_name():

@@ -5,7 +5,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from enitrunk_localstack.runtime_api import PREFIX, Invocation, RuntimeApiServer, deadline_ms
+from enitrunk_localstack.lambda_host.runtime_api import PREFIX, Invocation, RuntimeApiServer, deadline_ms
 
 
 def http(method, url, body=None, headers=None):

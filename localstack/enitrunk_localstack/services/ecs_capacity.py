@@ -1,5 +1,5 @@
 """ECS capacity providers the way ECS treats them, where moto 5.1.54 does not: handlers mixed into
-the `ecs:enitrunk` provider (`services.EcsProvider`).
+the `ecs:enitrunk` provider (`services.ecs.EcsProvider`).
 
 - `CreateCapacityProvider` accepts the Auto Scaling group's name or ARN in `autoScalingGroupArn`
   (CloudFormation templates pass `!Ref AutoScalingGroup`, a name) and keeps the group's ARN, as
@@ -15,18 +15,10 @@ and dies with the service.
 
 from __future__ import annotations
 
-from localstack.aws.api import CommonServiceException, RequestContext, handler
+from localstack.aws.api import RequestContext, handler
 from localstack.services.moto import call_moto, call_moto_with_request
 
-
-class ClientException(CommonServiceException):
-    def __init__(self, message: str):
-        super().__init__("ClientException", message, status_code=400, sender_fault=True)
-
-
-class InvalidParameterException(CommonServiceException):
-    def __init__(self, message: str):
-        super().__init__("InvalidParameterException", message, status_code=400, sender_fault=True)
+from enitrunk_localstack.services.ecs_errors import ClientException, InvalidParameterException
 
 
 def _ecs_backend(context: RequestContext):
@@ -35,13 +27,17 @@ def _ecs_backend(context: RequestContext):
     return ecs_backends[context.account_id][context.region]
 
 
-def _cluster(context: RequestContext, cluster: str | None):
-    """moto's cluster, or None (moto then answers ClusterNotFoundException itself)."""
-    return _ecs_backend(context).clusters.get((cluster or "default").split("/")[-1])
-
-
 def _short(name_or_arn: str) -> str:
     return name_or_arn.split("/")[-1]
+
+
+def _cluster_name(cluster: str | None) -> str:
+    return _short(cluster or "default")
+
+
+def _cluster(context: RequestContext, cluster: str | None):
+    """moto's cluster, or None (moto then answers ClusterNotFoundException itself)."""
+    return _ecs_backend(context).clusters.get(_cluster_name(cluster))
 
 
 def normalized(strategy: list[dict]) -> list[dict]:
@@ -83,17 +79,15 @@ class CapacityProviderHandlers:
             )
         if not strategy and not request.get("launchType") and cluster is not None:
             strategy = cluster.default_capacity_provider_strategy or None
-        if strategy and cluster is not None:
-            self._check_associated(cluster, strategy)
-        response = call_moto(context)
-        if strategy:
-            response["service"] = self._use_strategy(context, request.get("cluster"), response["service"], strategy)
-        return response
+        return self._with_strategy(context, request, cluster, strategy)
 
     @handler("UpdateService", expand=False)
     def update_service(self, context: RequestContext, request: dict) -> dict:
-        strategy = request.get("capacityProviderStrategy")
         cluster = _cluster(context, request.get("cluster"))
+        return self._with_strategy(context, request, cluster, request.get("capacityProviderStrategy"))
+
+    def _with_strategy(self, context: RequestContext, request: dict, cluster, strategy: list[dict] | None) -> dict:
+        """moto's answer to the request, with `strategy` checked first and then kept on the service."""
         if strategy and cluster is not None:
             self._check_associated(cluster, strategy)
         response = call_moto(context)
@@ -116,8 +110,7 @@ class CapacityProviderHandlers:
     def _use_strategy(context: RequestContext, cluster: str | None, wire: dict, strategy: list[dict]) -> dict:
         """Put the strategy on moto's service (and its deployments) in place of the launch type."""
         strategy = normalized(strategy)
-        cluster_name = (cluster or "default").split("/")[-1]
-        service = _ecs_backend(context).services[f"{cluster_name}:{wire['serviceName']}"]
+        service = _ecs_backend(context).services[f"{_cluster_name(cluster)}:{wire['serviceName']}"]
         service.capacity_provider_strategy = strategy
         service.launch_type = None
         for deployment in service.deployments:

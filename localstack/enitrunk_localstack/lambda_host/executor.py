@@ -3,7 +3,7 @@
 LocalStack picks one executor class for all functions by plugin name in the
 `localstack.lambda.runtime_executor` namespace (`LAMBDA_RUNTIME_EXECUTOR=enitrunk-host`). Its own
 `docker` executor runs LocalStack's init (a Runtime API emulator) in a container; this one serves
-the Runtime API itself (`runtime_api.py`) and runs the function's real `bootstrap` from the
+the Runtime API itself (`runtime_api`) and runs the function's real `bootstrap` from the
 unpacked code on the host, with the environment LocalStack computes for the function (role
 credentials, `AWS_ENDPOINT_URL`, `AWS_LAMBDA_*`). It enforces the function timeout by killing the
 process (the next invocation starts a fresh one, as Lambda resets a timed-out sandbox) and returns
@@ -30,7 +30,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
-from enitrunk_localstack.runtime_api import Invocation, Result, RuntimeApiServer, deadline_ms
+from enitrunk_localstack.lambda_host.runtime_api import Invocation, Result, RuntimeApiServer, deadline_ms
 
 LOG = logging.getLogger(__name__)
 

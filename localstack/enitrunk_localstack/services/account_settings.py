@@ -1,6 +1,6 @@
 """ECS account settings kept per principal, with the resolution rules of the ECS API.
 
-Pure logic (no LocalStack imports) so that it can be unit tested directly; `services.py` wires it
+Pure logic (no LocalStack imports) so that it can be unit tested directly; `services.ecs` wires it
 to requests. AWS semantics (API reference, PutAccountSetting / ListAccountSettings):
 - a setting belongs to a principal (IAM user, IAM role, or the account root);
 - the root's own setting *is* the account default (`PutAccountSettingDefault` writes it);

@@ -7,11 +7,17 @@ ClusterCapacityProviderAssociations → cluster name.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from localstack.services.cloudformation.resource_provider import ResourceProvider, ResourceRequest
 
-from enitrunk_localstack.cfn_common import as_int, camel, generated_name, plugin, success
+from enitrunk_localstack.cloudformation.common import (
+    as_int,
+    camel,
+    generated_name,
+    ignore_missing,
+    plugin,
+    success,
+    with_ints,
+)
 
 # Container-definition maps whose keys are the user's, not CloudFormation property names.
 USER_KEYED = frozenset({"DockerLabels", "Options", "SystemControls", "DriverOpts", "Labels"})
@@ -48,11 +54,8 @@ class ClusterProvider(ResourceProvider[dict]):
         return success(props)
 
     def delete(self, request: ResourceRequest[dict]):
-        try:
+        with ignore_missing({"ClusterNotFoundException"}):
             request.aws_client_factory.ecs.delete_cluster(cluster=request.desired_state["ClusterName"])
-        except ClientError as e:
-            if e.response["Error"]["Code"] != "ClusterNotFoundException":
-                raise
         return success({})
 
 
@@ -80,13 +83,9 @@ class TaskDefinitionProvider(ResourceProvider[dict]):
             if key in kwargs:
                 kwargs[key] = str(kwargs[key])
         for c in kwargs.get("containerDefinitions", []):
-            for key in ("cpu", "memory", "memoryReservation"):
-                if key in c:
-                    c[key] = int(str(c[key]))
+            with_ints(c, "cpu", "memory", "memoryReservation")
             for pm in c.get("portMappings", []):
-                for key in ("containerPort", "hostPort"):
-                    if key in pm:
-                        pm[key] = int(str(pm[key]))
+                with_ints(pm, "containerPort", "hostPort")
         if tags := _tags(props):
             kwargs["tags"] = tags
         td = request.aws_client_factory.ecs.register_task_definition(**kwargs)["taskDefinition"]
@@ -98,11 +97,8 @@ class TaskDefinitionProvider(ResourceProvider[dict]):
         return success({**request.desired_state, "TaskDefinitionArn": request.previous_state["TaskDefinitionArn"]})
 
     def delete(self, request: ResourceRequest[dict]):
-        try:
+        with ignore_missing({"ClientException", "InvalidParameterException"}):
             request.aws_client_factory.ecs.deregister_task_definition(taskDefinition=request.desired_state["TaskDefinitionArn"])
-        except ClientError as e:
-            if e.response["Error"]["Code"] not in ("ClientException", "InvalidParameterException"):
-                raise
         return success({})
 
 
@@ -139,9 +135,7 @@ class ServiceProvider(ResourceProvider[dict]):
                 api_key = "placementStrategy" if cfn_key == "PlacementStrategies" else cfn_key[:1].lower() + cfn_key[1:]
                 kwargs[api_key] = camel(props[cfn_key])
         for item in kwargs.get("capacityProviderStrategy", []):
-            for key in ("weight", "base"):
-                if key in item:
-                    item[key] = int(str(item[key]))
+            with_ints(item, "weight", "base")
         return kwargs
 
     def create(self, request: ResourceRequest[dict]):
@@ -168,13 +162,10 @@ class ServiceProvider(ResourceProvider[dict]):
     def delete(self, request: ResourceRequest[dict]):
         props = request.desired_state
         ecs = request.aws_client_factory.ecs
-        try:
+        with ignore_missing({"ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException"}):
             # CloudFormation scales the service to zero before deleting it.
             ecs.update_service(cluster=props.get("Cluster", "default"), service=props["ServiceArn"], desiredCount=0)
             ecs.delete_service(cluster=props.get("Cluster", "default"), service=props["ServiceArn"], force=True)
-        except ClientError as e:
-            if e.response["Error"]["Code"] not in ("ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException"):
-                raise
         return success({})
 
 
@@ -188,9 +179,11 @@ class CapacityProviderProvider(ResourceProvider[dict]):
     @staticmethod
     def _asg_provider(props: dict) -> dict:
         p = camel(props.get("AutoScalingGroupProvider") or {})
-        for key in ("targetCapacity", "minimumScalingStepSize", "maximumScalingStepSize", "instanceWarmupPeriod"):
-            if key in p.get("managedScaling", {}):
-                p["managedScaling"][key] = int(str(p["managedScaling"][key]))
+        if "managedScaling" in p:
+            with_ints(
+                p["managedScaling"],
+                "targetCapacity", "minimumScalingStepSize", "maximumScalingStepSize", "instanceWarmupPeriod",
+            )
         return p
 
     def create(self, request: ResourceRequest[dict]):
@@ -210,11 +203,8 @@ class CapacityProviderProvider(ResourceProvider[dict]):
         return success(props)
 
     def delete(self, request: ResourceRequest[dict]):
-        try:
+        with ignore_missing({"ClientException", "InvalidParameterException"}):
             request.aws_client_factory.ecs.delete_capacity_provider(capacityProvider=request.desired_state["Name"])
-        except ClientError as e:
-            if e.response["Error"]["Code"] not in ("ClientException", "InvalidParameterException"):
-                raise
         return success({})
 
 
@@ -235,9 +225,7 @@ class ClusterCapacityProviderAssociationsProvider(ResourceProvider[dict]):
         props = dict(request.desired_state)
         strategy = camel(props.get("DefaultCapacityProviderStrategy") or [])
         for item in strategy:
-            for key in ("weight", "base"):
-                if key in item:
-                    item[key] = int(str(item[key]))
+            with_ints(item, "weight", "base")
         self._put(request, props, props.get("CapacityProviders") or [], strategy)
         return success(props)
 
@@ -245,11 +233,8 @@ class ClusterCapacityProviderAssociationsProvider(ResourceProvider[dict]):
         return self.create(request)
 
     def delete(self, request: ResourceRequest[dict]):
-        try:
+        with ignore_missing({"ClusterNotFoundException"}):
             self._put(request, request.desired_state, [], [])
-        except ClientError as e:
-            if e.response["Error"]["Code"] != "ClusterNotFoundException":
-                raise
         return success({})
 
 

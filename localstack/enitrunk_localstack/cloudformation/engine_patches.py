@@ -88,23 +88,17 @@ def patch_delete_skips_never_created_resources():
     @patch(ChangeSetModelExecutor._execute_resource_change)
     def _execute_resource_change(fn, self, name, before, after):
         stack = self._change_set.stack
-        if (
-            stack.status == StackStatus.DELETE_IN_PROGRESS
-            and not is_nothing(before)
-            and is_nothing(after)
-            and name not in (stack.resolved_resources or {})
-        ):
+        if stack.status != StackStatus.DELETE_IN_PROGRESS or is_nothing(before) or not is_nothing(after):
+            return fn(self, name=name, before=before, after=after)
+        if name not in (stack.resolved_resources or {}):
             # The engine records every resource it attempted; this one it never reached.
             LOG.debug("stack %s: %s was never created; nothing to delete", stack.stack_name, name)
             return
         state = (stack.resource_states or {}).get(name) or {}
         if (
-            stack.status == StackStatus.DELETE_IN_PROGRESS
-            and not is_nothing(before)
-            and is_nothing(after)
-            and state.get("ResourceStatus") == ResourceStatus.CREATE_FAILED
+            state.get("ResourceStatus") == ResourceStatus.CREATE_FAILED
             and not state.get("PhysicalResourceId")
-            and not _is_custom(state.get("ResourceType", ""))
+            and not is_custom(state.get("ResourceType", ""))
         ):
             # Its create failed, so there is nothing to delete; as on AWS, the record goes.
             # Custom resources are the exception: AWS sends their function the Delete anyway.
@@ -116,7 +110,3 @@ def patch_delete_skips_never_created_resources():
             )
             return
         fn(self, name=name, before=before, after=after)
-
-
-def _is_custom(resource_type: str) -> bool:
-    return resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource"

@@ -1,9 +1,14 @@
-"""Helpers shared by the moto-backed CloudFormation resource providers (`cfn_ecs`, `cfn_autoscaling`)."""
+"""Helpers shared by the CloudFormation resource providers: `custom_resource`, and the moto-backed
+`ecs`, `ec2` and `autoscaling`."""
 
 from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable, Collection
+from contextlib import contextmanager
+
+from botocore.exceptions import ClientError
 
 from localstack.services.cloudformation.resource_provider import (
     CloudFormationResourceProviderPlugin,
@@ -38,6 +43,28 @@ def generated_name(request: ResourceRequest, max_len: int = 255) -> str:
 
 def as_int(value) -> int | None:
     return None if value is None else int(str(value))
+
+
+def with_ints(shape: dict, *keys: str) -> dict:
+    """`shape` with `keys` as integers: templates give numbers as strings as often as not."""
+    for key in keys:
+        if key in shape:
+            shape[key] = as_int(shape[key])
+    return shape
+
+
+@contextmanager
+def ignore_missing(missing: Collection[str] | Callable[[ClientError], bool]):
+    """A delete succeeds when what it deletes is already gone, as in CloudFormation.
+
+    `missing` says which errors mean "gone": a collection of error codes, or a predicate.
+    """
+    try:
+        yield
+    except ClientError as e:
+        gone = missing(e) if callable(missing) else e.response["Error"]["Code"] in missing
+        if not gone:
+            raise
 
 
 def success(model: dict) -> ProgressEvent:

@@ -18,7 +18,7 @@ the protocol as CloudFormation does
 The resource model kept by the engine holds the `Data` keys at top level (the engine resolves
 `Fn::GetAtt X.Key` from the model), the physical id, and the properties the function last
 succeeded with, which become `OldResourceProperties` on Update and the properties of a Delete.
-A changed physical id on Update is a replacement: `cfn_engine_patch` sends the Delete for the old id.
+A changed physical id on Update is a replacement: `engine_patches` sends the Delete for the old id.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ from localstack import config
 from localstack.aws.connect import connect_to
 from localstack.constants import INTERNAL_AWS_SECRET_ACCESS_KEY
 from localstack.services.cloudformation.resource_provider import (
-    CloudFormationResourceProviderPlugin,
     OperationStatus,
     ProgressEvent,
     ResourceProvider,
     ResourceRequest,
 )
+
+from enitrunk_localstack.cloudformation.common import plugin, success
 
 LOG = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class CustomResourceProvider(ResourceProvider[dict]):
         props = model.get(PROPERTIES)
         if physical_id is None or props is None:
             # Nothing was ever created for this resource (its Create never succeeded).
-            return ProgressEvent(OperationStatus.SUCCESS, resource_model={})
+            return success({})
         return self._run(request, "Delete", props, old_props=None, physical_id=physical_id)
 
     # ----------------------------------------------------------------------------------------
@@ -271,16 +272,9 @@ class CustomResourceProvider(ResourceProvider[dict]):
         if not isinstance(data, dict):
             return failed("Invalid response object: Data must be a JSON object.")
         if request_type == "Delete":
-            return ProgressEvent(OperationStatus.SUCCESS, resource_model={})
+            return success({})
         model = {**data, PHYSICAL_ID: new_id, PROPERTIES: props}
-        return ProgressEvent(OperationStatus.SUCCESS, resource_model=model)
+        return success(model)
 
 
-class CustomResourceProviderPlugin(CloudFormationResourceProviderPlugin):
-    name = "AWS::CloudFormation::CustomResource"
-
-    def __init__(self):
-        self.factory: type[ResourceProvider] | None = None
-
-    def load(self):
-        self.factory = CustomResourceProvider
+CustomResourceProviderPlugin = plugin("AWS::CloudFormation::CustomResource", CustomResourceProvider)

@@ -1,37 +1,33 @@
-"""Service providers `ecs:enitrunk` and `autoscaling:enitrunk` (moto-backed).
+"""The `ecs:enitrunk` service provider (moto-backed) and its ECS account settings.
 
-LocalStack community ships neither ECS nor Auto Scaling. It selects a service's provider by
-plugin name `<api>:<provider>` in the `localstack.aws.provider` namespace, chosen with
-`PROVIDER_OVERRIDE_<API>=<provider>`; `localstack/run` sets `PROVIDER_OVERRIDE_ECS=enitrunk` and
-`PROVIDER_OVERRIDE_AUTOSCALING=enitrunk`. Operations this module does not handle go to moto.
-(LocalStack's `MotoFallbackDispatcher` only wraps operations of a generated API class, which
-community has for neither service, so `moto_dispatch_table` routes every other operation of the
-botocore service model to moto.)
+LocalStack community ships no ECS. It selects a service's provider by plugin name
+`<api>:<provider>` in the `localstack.aws.provider` namespace, chosen with
+`PROVIDER_OVERRIDE_<API>=<provider>`; `localstack/run` sets `PROVIDER_OVERRIDE_ECS=enitrunk`.
+Operations this provider does not handle go to moto (`dispatch`).
 
 ECS account settings are not moto's (moto keeps one value per account, ignoring the principal):
 they live in `account_settings.AccountSettings`, keyed by the calling principal, which is resolved
-from the request's access key through moto's STS assumed-role records and IAM users.
+from the request's access key through moto's STS assumed-role records and IAM users. Capacity
+providers and strategies are handled in `ecs_capacity`, mixed into the provider.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 
-from localstack.aws.api import CommonServiceException, RequestContext, handler
+from localstack.aws.api import RequestContext, handler
 from localstack.services.plugins import Service, aws_provider
 from localstack.state import StateVisitor
 from localstack.utils.aws.request_context import extract_access_key_id_from_auth_header
 
-from enitrunk_localstack.account_settings import AccountSettings, InvalidParameter, root_arn
-from enitrunk_localstack.ecs_capacity import CapacityProviderHandlers
+from enitrunk_localstack.services.account_settings import AccountSettings, InvalidParameter, root_arn
+from enitrunk_localstack.services.dispatch import moto_dispatch_table
+from enitrunk_localstack.services.ecs_capacity import CapacityProviderHandlers
+from enitrunk_localstack.services.ecs_errors import InvalidParameterException
 
 LOG = logging.getLogger(__name__)
-
-
-class InvalidParameterException(CommonServiceException):
-    def __init__(self, message: str):
-        super().__init__("InvalidParameterException", message, status_code=400, sender_fault=True)
 
 
 def caller_principal(context: RequestContext) -> str:
@@ -86,34 +82,28 @@ class EcsProvider(CapacityProviderHandlers):
     @handler("PutAccountSetting", expand=False)
     def put_account_setting(self, context: RequestContext, request: dict) -> dict:
         caller = caller_principal(context)
-        try:
+        with invalid_parameter():
             s = self.settings(context).put(caller, request.get("name"), request.get("value"), request.get("principalArn"))
-        except InvalidParameter as e:
-            raise InvalidParameterException(str(e)) from None
         LOG.debug("ecs PutAccountSetting %s=%s for %s (caller %s)", s["name"], s["value"], s["principalArn"], caller)
         return {"setting": _wire(s)}
 
     @handler("PutAccountSettingDefault", expand=False)
     def put_account_setting_default(self, context: RequestContext, request: dict) -> dict:
-        try:
+        with invalid_parameter():
             s = self.settings(context).put_default(request.get("name"), request.get("value"))
-        except InvalidParameter as e:
-            raise InvalidParameterException(str(e)) from None
         return {"setting": _wire(s)}
 
     @handler("DeleteAccountSetting", expand=False)
     def delete_account_setting(self, context: RequestContext, request: dict) -> dict:
         caller = caller_principal(context)
-        try:
+        with invalid_parameter():
             s = self.settings(context).delete(caller, request.get("name"), request.get("principalArn"))
-        except InvalidParameter as e:
-            raise InvalidParameterException(str(e)) from None
         return {"setting": _wire(s)}
 
     @handler("ListAccountSettings", expand=False)
     def list_account_settings(self, context: RequestContext, request: dict) -> dict:
         caller = caller_principal(context)
-        try:
+        with invalid_parameter():
             settings = self.settings(context).list(
                 caller,
                 name=request.get("name"),
@@ -121,44 +111,23 @@ class EcsProvider(CapacityProviderHandlers):
                 principal_arn=request.get("principalArn"),
                 effective_settings=bool(request.get("effectiveSettings", False)),
             )
-        except InvalidParameter as e:
-            raise InvalidParameterException(str(e)) from None
         # Pagination: the full list is at most a dozen entries, far below the API's page size.
         return {"settings": [_wire(s) for s in settings]}
+
+
+@contextmanager
+def invalid_parameter():
+    """The account-settings logic's `InvalidParameter` (it has no LocalStack imports) as the ECS error."""
+    try:
+        yield
+    except InvalidParameter as e:
+        raise InvalidParameterException(str(e)) from None
 
 
 def _wire(s: dict) -> dict:
     return {"name": s["name"], "value": s["value"], "principalArn": s["principalArn"], "type": s["type"]}
 
 
-class AutoScalingProvider:
-    """Auto Scaling, entirely moto's (community LocalStack has no provider for it)."""
-
-    service = "autoscaling"
-
-    def accept_state_visitor(self, visitor: StateVisitor):
-        from moto.autoscaling.models import autoscaling_backends
-
-        visitor.visit(autoscaling_backends)
-
-
-def moto_dispatch_table(provider) -> dict:
-    """The provider's @handler operations, and moto for every other operation of the service."""
-    from localstack.aws.skeleton import create_dispatch_table
-    from localstack.aws.spec import load_service
-    from localstack.services.moto import _proxy_moto
-
-    table = create_dispatch_table(provider)
-    for operation in load_service(provider.service).operation_names:
-        table.setdefault(operation, _proxy_moto)
-    return table
-
-
 @aws_provider(api="ecs", name="enitrunk")
 def ecs():
     return Service.for_provider(EcsProvider(), dispatch_table_factory=moto_dispatch_table)
-
-
-@aws_provider(api="autoscaling", name="enitrunk")
-def autoscaling():
-    return Service.for_provider(AutoScalingProvider(), dispatch_table_factory=moto_dispatch_table)

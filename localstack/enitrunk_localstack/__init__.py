@@ -1,0 +1,29 @@
+"""enitrunk's LocalStack extension: what LocalStack community lacks for enitrunk's end-to-end path.
+
+Every module, by subpackage (each subpackage's docstring says more):
+- `services`: service providers (moto-backed).
+  - `services.ecs`: the `ecs:enitrunk` provider, ECS account settings per calling principal.
+  - `services.account_settings`: account settings and their resolution rules, pure logic.
+  - `services.ecs_capacity`: capacity providers and strategies as ECS keeps them (handlers mixed
+    into the ECS provider).
+  - `services.ecs_errors`: the ECS API errors those handlers raise.
+  - `services.autoscaling`: the `autoscaling:enitrunk` provider.
+  - `services.dispatch`: the dispatch table that sends every other operation to moto.
+- `lambda_host`: the `enitrunk-host` Lambda executor.
+  - `lambda_host.executor`: `provided.*` functions' `bootstrap` as host processes.
+  - `lambda_host.runtime_api`: the Lambda Runtime API server each process talks to.
+  - `lambda_host.log_group`: logs delivered to the function's `LoggingConfig.LogGroup`.
+- `cloudformation`: CloudFormation support.
+  - `cloudformation.custom_resource`: the custom-resource protocol (`Custom::*`).
+  - `cloudformation.engine_patches`: fixes to the engine (replacement Delete, delete after a
+    failed create).
+  - `cloudformation.ecs`, `cloudformation.ec2`, `cloudformation.autoscaling`: resource providers
+    backed by moto, one module per service.
+  - `cloudformation.common`: helpers the providers share.
+- `patches`: fixes to moto bugs on enitrunk's path, applied at LocalStack start.
+  - `patches.moto_ec2`: `UserData` of `CreateLaunchTemplateVersion`.
+  - `patches.moto_ssm`: the public ECS-optimized AMI parameters' documents as strings.
+
+Entry points (`localstack/pyproject.toml`) register them with LocalStack; nothing here is
+imported at package import time, so the pure-logic modules load without LocalStack.
+"""

@@ -1,0 +1,12 @@
+"""CloudFormation support LocalStack community lacks (`localstack.cloudformation.resource_providers`).
+
+- `custom_resource`: `Custom::*` resources backed by Lambda, speaking CloudFormation's
+  custom-resource protocol.
+- `engine_patches`: fixes to LocalStack's engine: the Delete of a custom resource's old physical
+  id after a replacement, and the delete of a stack whose create failed part way.
+- `ecs`: `AWS::ECS::{Cluster,TaskDefinition,Service,CapacityProvider,ClusterCapacityProviderAssociations}`.
+- `ec2`: `AWS::EC2::LaunchTemplate`, `AWS::EC2::EIP`.
+- `autoscaling`: `AWS::AutoScaling::AutoScalingGroup`.
+- `common`: what the providers share (property case, generated names, integer properties, deletes
+  of what is already gone, the plugin class).
+"""

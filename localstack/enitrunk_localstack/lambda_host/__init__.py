@@ -1,0 +1,8 @@
+"""The `enitrunk-host` Lambda executor (`LAMBDA_RUNTIME_EXECUTOR=enitrunk-host`): Lambda without Docker.
+
+- `executor`: the runtime executor plugin; runs a `provided.*` function's real `bootstrap` as a
+  host process, enforces the timeout, collects the logs.
+- `runtime_api`: the Lambda Runtime API server of one execution environment (no LocalStack
+  imports; tests drive it directly).
+- `log_group`: a function's logs go to its `LoggingConfig.LogGroup`, as on Lambda.
+"""

@@ -1,0 +1,7 @@
+"""Fixes to moto 5.1.54 bugs on enitrunk's path, applied when LocalStack starts
+(`localstack.hooks.on_infra_start`).
+
+- `moto_ec2`: `CreateLaunchTemplateVersion` keeps `UserData` as a validated base64 string.
+- `moto_ssm`: the public `/aws/service/ecs/optimized-ami/.../recommended` parameters' documents
+  are served as strings.
+"""

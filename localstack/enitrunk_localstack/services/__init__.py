@@ -1,0 +1,13 @@
+"""Service providers LocalStack community lacks, backed by moto (`localstack.aws.provider`).
+
+- `ecs`: the `ecs:enitrunk` provider (`PROVIDER_OVERRIDE_ECS=enitrunk`): ECS account settings per
+  calling principal, capacity providers from `ecs_capacity`, moto for the rest.
+- `account_settings`: ECS account settings per principal with the API's resolution rules (no
+  LocalStack imports; unit tested directly).
+- `ecs_capacity`: `CreateCapacityProvider`, `CreateService`, `UpdateService` as ECS treats
+  capacity providers and strategies.
+- `ecs_errors`: ECS error responses (`InvalidParameterException`, `ClientException`).
+- `autoscaling`: the `autoscaling:enitrunk` provider (`PROVIDER_OVERRIDE_AUTOSCALING=enitrunk`),
+  entirely moto's.
+- `dispatch`: a provider's own handlers, then moto for every other operation.
+"""

@@ -1,0 +1,15 @@
+"""The ECS API's error responses that the `ecs:enitrunk` handlers raise (`ecs`, `ecs_capacity`)."""
+
+from __future__ import annotations
+
+from localstack.aws.api import CommonServiceException
+
+
+class ClientException(CommonServiceException):
+    def __init__(self, message: str):
+        super().__init__("ClientException", message, status_code=400, sender_fault=True)
+
+
+class InvalidParameterException(CommonServiceException):
+    def __init__(self, message: str):
+        super().__init__("InvalidParameterException", message, status_code=400, sender_fault=True)
