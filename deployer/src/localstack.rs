@@ -22,6 +22,11 @@ pub fn endpoint() -> String {
     format!("http://127.0.0.1:{}", port())
 }
 
+/// The log `localstack/run` keeps for this port's LocalStack, relative to the source tree.
+pub fn log_file() -> String {
+    format!(".work/localstack/{}/localstack.log", port())
+}
+
 /// True when `/_localstack/health` answers 200.
 pub fn healthy() -> bool {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port()));
@@ -67,8 +72,9 @@ pub fn run(args: &[&str]) -> Result<(), Error> {
         .map_err(Error::io("run", &runner))?;
     if !status.success() {
         return Err(Error::LocalStack(format!(
-            "`localstack/run {}` failed ({status}); see .work/localstack/localstack.log",
-            args.join(" ")
+            "`localstack/run {}` failed ({status}); see {}",
+            args.join(" "),
+            log_file()
         )));
     }
     Ok(())

@@ -45,7 +45,7 @@ pub fn ensure_running() {
 
 fn start() {
     let root = repo_root();
-    let log = root.join(".work/localstack/localstack.log");
+    let log = root.join(enitrunk::localstack::log_file());
     let started = Instant::now();
     progress(&format!(
         "LocalStack is not running at {}; starting it with localstack/run (log: {})",
