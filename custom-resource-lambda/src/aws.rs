@@ -1,6 +1,7 @@
 //! The AWS calls the function makes: STS to become the instance role, ECS to change and read the
 //! setting. Clients are built once and passed in, so tests hand in mocks.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use aws_sdk_ecs::types::{Setting, SettingName};
+use aws_sdk_ecs::types::SettingName;
 
 use crate::error::{Error, is_access_denied};
 
@@ -207,25 +208,53 @@ pub async fn delete_setting(
         .map_err(|e| Error::aws("ecs:DeleteAccountSetting", principal, e))
 }
 
-/// The setting in force for `principal`: its own value, else the account default.
-pub async fn effective_setting(
+/// The value in force for the caller: its own setting, else the account default, else AWS's.
+/// No `principalArn`: only the root user or the principal itself may name one, so naming none
+/// is what works for every caller. `about` names whose setting that is, for errors.
+pub async fn own_effective_setting(
     ecs: &aws_sdk_ecs::Client,
     name: &str,
-    principal: &str,
-) -> Result<Option<Setting>, Error> {
+    about: &str,
+) -> Result<Option<String>, Error> {
     let out = ecs
         .list_account_settings()
         .name(SettingName::from(name))
-        .principal_arn(principal)
         .effective_settings(true)
         .send()
         .await
-        .map_err(|e| Error::aws("ecs:ListAccountSettings", principal, e))?;
+        .map_err(|e| Error::aws("ecs:ListAccountSettings", about, e))?;
     Ok(out
         .settings()
         .iter()
         .find(|s| s.name().is_some_and(|n| n.as_str() == name))
-        .cloned())
+        .and_then(|s| s.value().map(str::to_owned)))
+}
+
+/// Every effective setting of the caller, by name: what the read action returns.
+pub async fn own_effective_settings(
+    ecs: &aws_sdk_ecs::Client,
+    about: &str,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut settings = BTreeMap::new();
+    let mut next = None;
+    loop {
+        let out = ecs
+            .list_account_settings()
+            .effective_settings(true)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| Error::aws("ecs:ListAccountSettings", about, e))?;
+        for s in out.settings() {
+            if let (Some(name), Some(value)) = (s.name(), s.value()) {
+                settings.insert(name.as_str().to_owned(), value.to_owned());
+            }
+        }
+        next = out.next_token().map(str::to_owned);
+        if next.is_none() {
+            return Ok(settings);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl Error {
         let detail = match (err.code(), err.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.to_owned(),
-            _ => DisplayErrorContext(&err).to_string(),
+            _ => without_response(&err),
         };
         Error::Aws {
             action,
@@ -71,6 +71,29 @@ impl Error {
             Error::Aws { code, .. } => code.as_deref(),
             _ => None,
         }
+    }
+}
+
+/// An SDK error that carries no AWS error code, described without the response: what
+/// `DisplayErrorContext` would print includes the raw body, and a body that failed to parse can
+/// be a 200 carrying credentials (`AssumeRole`).
+fn without_response<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        // Failures before or while sending: their causes name the endpoint or the timeout.
+        SdkError::ConstructionFailure(_)
+        | SdkError::TimeoutError(_)
+        | SdkError::DispatchFailure(_) => DisplayErrorContext(err).to_string(),
+        SdkError::ResponseError(_) => {
+            "the response could not be read (it is left out here: it may hold credentials)".into()
+        }
+        SdkError::ServiceError(_) => {
+            "the service answered with an error that has no code (its body is left out here)".into()
+        }
+        _ => "the request failed for an unknown reason".into(),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod handler;
 pub mod logging;
 pub mod physical_id;
 pub mod properties;
+pub mod read;
 pub mod request;
 pub mod response;
 

@@ -3,6 +3,8 @@
 //!
 //! Layout: `enitrunk|<Scope>|<region>|<setting>|<principal ARN>` and, for `AccountDefault`, a
 //! sixth field `previous=<value>` holding the default found at Create (what `Reset` restores).
+//! `%` and `|` inside a field are written `%25` and `%7C`: IAM role paths may contain both, and
+//! an unencoded `|` would move the fields, so a Delete would act on the wrong principal or none.
 
 use std::fmt;
 
@@ -56,14 +58,22 @@ impl PhysicalId {
                     },
                     _ => return PhysicalId::Foreign(id.to_owned()),
                 };
+                let (Some(region), Some(setting_name), Some(principal_arn)) =
+                    (decode(region), decode(setting), decode(principal))
+                else {
+                    return PhysicalId::Foreign(id.to_owned());
+                };
                 PhysicalId::Setting {
                     target: Target {
                         scope,
-                        region: region.to_owned(),
-                        setting_name: setting.to_owned(),
-                        principal_arn: principal.to_owned(),
+                        region,
+                        setting_name,
+                        principal_arn,
                     },
-                    previous,
+                    previous: match previous.as_deref().map(decode) {
+                        Some(None) => return PhysicalId::Foreign(id.to_owned()),
+                        other => other.flatten(),
+                    },
                 }
             }
             _ => PhysicalId::Foreign(id.to_owned()),
@@ -91,10 +101,13 @@ impl fmt::Display for PhysicalId {
                 } = target;
                 write!(
                     f,
-                    "{PREFIX}|{scope}|{region}|{setting_name}|{principal_arn}"
+                    "{PREFIX}|{scope}|{}|{}|{}",
+                    encode(region),
+                    encode(setting_name),
+                    encode(principal_arn)
                 )?;
                 if *scope == Scope::AccountDefault {
-                    write!(f, "|previous={}", previous.as_deref().unwrap_or(""))?;
+                    write!(f, "|previous={}", encode(previous.as_deref().unwrap_or("")))?;
                 }
                 Ok(())
             }
@@ -104,6 +117,27 @@ impl fmt::Display for PhysicalId {
             PhysicalId::Foreign(id) => f.write_str(id),
         }
     }
+}
+
+fn encode(field: &str) -> String {
+    field.replace('%', "%25").replace('|', "%7C")
+}
+
+/// The field as written by [`encode`]; `None` for any other `%` sequence.
+fn decode(field: &str) -> Option<String> {
+    let mut out = String::with_capacity(field.len());
+    let mut rest = field;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        match rest.get(i..i + 3) {
+            Some("%25") => out.push('%'),
+            Some("%7C") => out.push('|'),
+            _ => return None,
+        }
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -147,6 +181,30 @@ mod tests {
             };
             assert_eq!(PhysicalId::parse(&id.to_string()), id);
         }
+    }
+
+    #[test]
+    fn a_role_path_with_a_bar_or_percent_round_trips() {
+        let target = Target {
+            principal_arn: "arn:aws:iam::123456789012:role/a|b/100%/ecs-instance".into(),
+            ..role_target()
+        };
+        let id = PhysicalId::Setting {
+            target,
+            previous: None,
+        };
+        let s = id.to_string();
+        assert_eq!(
+            s,
+            "enitrunk|Role|eu-west-1|awsvpcTrunking|arn:aws:iam::123456789012:role/a%7Cb/100%25/ecs-instance"
+        );
+        assert_eq!(PhysicalId::parse(&s), id);
+    }
+
+    #[test]
+    fn a_bad_escape_is_not_ours() {
+        let id = "enitrunk|Role|eu-west-1|awsvpcTrunking|arn:aws:iam::123456789012:role/x%41";
+        assert_eq!(PhysicalId::parse(id), PhysicalId::Foreign(id.into()));
     }
 
     #[test]

@@ -308,7 +308,7 @@ fn is_region(r: &str) -> bool {
 }
 
 /// Accepts `arn:<partition>:iam::<account>:role/<path/>name`.
-fn check_role_arn(arn: &str) -> Result<String, PropertyError> {
+pub fn check_role_arn(arn: &str) -> Result<String, PropertyError> {
     let bad = || {
         PropertyError::Invalid {
         property: "RoleArn",

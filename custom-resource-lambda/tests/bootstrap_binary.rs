@@ -14,9 +14,12 @@ use tokio::io::AsyncReadExt;
 #[tokio::test]
 async fn the_bootstrap_binary_answers_cloudformation_through_the_runtime_api() {
     let aws = Server::start(fake_aws()).await;
+    let leaky = format!("arn:aws:iam::123456789012:role/{LEAKY_ROLE_NAME}");
     let events = vec![
         create_event(&aws, 1, None),
         create_event(&aws, 2, Some("notASetting")),
+        create_event_for(&aws, 3, None, &leaky),
+        json!({"Action": "ReadSettings", "RoleArn": ROLE}),
     ];
     let runtime = Server::start(runtime_api(events)).await;
 
@@ -24,10 +27,10 @@ async fn the_bootstrap_binary_answers_cloudformation_through_the_runtime_api() {
     let mut child = spawn_bootstrap(env!("CARGO_BIN_EXE_bootstrap"), &runtime, &aws, "debug");
 
     let answers = aws
-        .wait_for(2, Duration::from_secs(20), |r| r.method == "PUT")
+        .wait_for(3, Duration::from_secs(20), |r| r.method == "PUT")
         .await;
     let results = runtime
-        .wait_for(2, Duration::from_secs(5), |r| r.method == "POST")
+        .wait_for(4, Duration::from_secs(10), |r| r.method == "POST")
         .await;
     child.start_kill().unwrap();
     let (mut out, mut err) = (String::new(), String::new());
@@ -124,7 +127,26 @@ async fn the_bootstrap_binary_answers_cloudformation_through_the_runtime_api() {
         "{reason}"
     );
 
-    // Both invocations returned Ok to the runtime, so Lambda does not retry them.
+    // A malformed STS answer fails the resource without repeating the body it came in.
+    let leaked = answers[2].json();
+    assert_eq!(leaked["Status"], "FAILED", "{leaked}");
+    let reason = leaked["Reason"].as_str().unwrap();
+    assert!(reason.contains("sts:AssumeRole on"), "{reason}");
+    for secret in [ASSUMED_SECRET, ASSUMED_TOKEN] {
+        assert!(!reason.contains(secret), "`{secret}` leaked: {reason}");
+    }
+
+    // The read action answers the invoker, as the role, after the Create turned it on.
+    assert_eq!(
+        results[3].target,
+        "/2018-06-01/runtime/invocation/invoke-3/response"
+    );
+    assert_eq!(
+        results[3].json(),
+        json!({"RoleArn": ROLE, "Region": "eu-west-1", "Settings": {"awsvpcTrunking": "enabled", "containerInsights": "disabled"}})
+    );
+
+    // Every invocation returned Ok to the runtime, so Lambda does not retry them.
     assert_eq!(
         results[0].target,
         "/2018-06-01/runtime/invocation/invoke-0/response"

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use lambda_runtime::LambdaEvent;
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -15,6 +15,7 @@ use crate::aws::{self, Clients, Tuning};
 use crate::error::{Error, is_setting_gone};
 use crate::physical_id::{self, PhysicalId, Target};
 use crate::properties::{OnDelete, ResourceProperties, Scope, Spec};
+use crate::read::{ReadRequest, ReadResponse};
 use crate::request::{self, Action, Meta};
 use crate::response::{self, Outcome, Status};
 
@@ -26,18 +27,34 @@ pub const DATA_PRINCIPAL_ARN: &str = "PrincipalArn";
 /// Kept until the PUT is done: time for it after the guard fires.
 const PUT_RESERVE: Duration = Duration::from_millis(500);
 
-/// What the work is doing now, so a timeout can say where it stalled.
+/// What the work is doing now, so a timeout can say where it stalled; and, once it has changed
+/// a setting, the physical id that names the change, so that a failure after it (read-back,
+/// deadline) still answers with it and the rollback's Delete can undo it.
 #[derive(Clone, Default)]
-pub struct Progress(Arc<Mutex<String>>);
+pub struct Progress {
+    step: Arc<Mutex<String>>,
+    changed: Arc<Mutex<Option<String>>>,
+}
 
 impl Progress {
     pub fn set(&self, step: impl Into<String>) {
         let step = step.into();
         tracing::info!("{step}");
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = step;
+        *self.step.lock().unwrap_or_else(|e| e.into_inner()) = step;
     }
     pub fn get(&self) -> String {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.step.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn changed(&self, physical_id: String) {
+        *self.changed.lock().unwrap_or_else(|e| e.into_inner()) = Some(physical_id);
+    }
+    /// The id to answer a failure with: the change's, once there is one, else `fallback`.
+    fn id_or(&self, fallback: String) -> String {
+        self.changed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or(fallback)
     }
 }
 
@@ -62,11 +79,34 @@ impl Function {
         })
     }
 
-    /// The Lambda handler. Returns `Ok` once CloudFormation has been answered (or cannot be):
-    /// an `Err` would make Lambda invoke again, twice, a minute apart.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    /// The Lambda handler. A CloudFormation request gets `Ok` once CloudFormation has been
+    /// answered (or cannot be): an `Err` would make Lambda invoke again, twice, a minute apart.
+    /// A read request (a synchronous invocation, not retried) gets its settings or an error.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         let (payload, context) = event.into_parts();
         let deadline = instant_of(context.deadline());
+        if let Some(read) = ReadRequest::from_json(&payload) {
+            let span = tracing::info_span!("read", lambda_request_id = %context.request_id);
+            return async {
+                let answer = match read {
+                    Ok(request) => self.read(&request).await,
+                    Err(e) => Err(e),
+                };
+                answer
+                    .and_then(|r| {
+                        serde_json::to_value(r).map_err(|e| Error::Request(e.to_string()))
+                    })
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "read failed");
+                        Diagnostic {
+                            error_type: "EniTrunking.ReadFailed".into(),
+                            error_message: e.to_string(),
+                        }
+                    })
+            }
+            .instrument(span)
+            .await;
+        }
         let Some(meta) = Meta::from_json(&payload) else {
             tracing::error!(
                 request_id = %context.request_id,
@@ -106,21 +146,21 @@ impl Function {
             )
         };
         let abort = work.abort_handle();
-        let fallback_id = fallback_physical_id(meta);
+        let fallback_id = || progress.id_or(fallback_physical_id(meta));
         tokio::select! {
             joined = work => match joined {
                 Ok(outcome) => outcome,
                 Err(e) => {
                     let panic = e.try_into_panic().map(panic_message).unwrap_or_else(|_| "cancelled".into());
                     tracing::error!(%panic, "the handler panicked");
-                    Outcome::failed(fallback_id, format!("enitrunk custom resource crashed while {}: {panic}; this is a bug, please report it", progress.get()))
+                    Outcome::failed(fallback_id(), format!("enitrunk custom resource crashed while {}: {panic}; this is a bug, please report it", progress.get()))
                 }
             },
             _ = tokio::time::sleep_until(guard_at) => {
                 abort.abort();
                 let step = progress.get();
                 tracing::error!(%step, "no result before the deadline guard");
-                Outcome::failed(fallback_id, format!(
+                Outcome::failed(fallback_id(), format!(
                     "timed out while {step}: the function was about to reach its own timeout; AWS may be slow or unreachable from the function (check its VPC/NAT and endpoint settings), or raise the function's Timeout"
                 ))
             }
@@ -155,26 +195,16 @@ impl Function {
 
     /// The decision for one request; every error becomes a FAILED outcome.
     pub async fn decide(&self, payload: Value, meta: &Meta, progress: &Progress) -> Outcome {
-        let fallback_id = fallback_physical_id(meta);
         progress.set("reading the request");
-        let action = match request::parse(payload) {
-            Ok(a) => a,
-            Err(e) => return Outcome::failed(fallback_id, e.to_string()),
+        let result = match request::parse(payload) {
+            Ok(Action::Create { properties }) => self.create(&properties, meta, progress).await,
+            Ok(Action::Update { properties, .. }) => self.update(&properties, meta, progress).await,
+            Ok(Action::Delete { properties }) => self.delete(&properties, meta, progress).await,
+            Err(e) => Err(e),
         };
-        match action {
-            Action::Create { properties } => self
-                .create(&properties, meta, progress)
-                .await
-                .unwrap_or_else(|e| Outcome::failed(fallback_id, e.to_string())),
-            Action::Update { properties, .. } => self
-                .update(&properties, meta, progress)
-                .await
-                .unwrap_or_else(|e| Outcome::failed(fallback_id, e.to_string())),
-            Action::Delete { properties } => self
-                .delete(&properties, meta, progress)
-                .await
-                .unwrap_or_else(|e| Outcome::failed(fallback_id, e.to_string())),
-        }
+        result.unwrap_or_else(|e| {
+            Outcome::failed(progress.id_or(fallback_physical_id(meta)), e.to_string())
+        })
     }
 
     async fn create(
@@ -185,8 +215,9 @@ impl Function {
     ) -> Result<Outcome, Error> {
         let spec = ResourceProperties::from_json(properties)?.validate()?;
         let target = self.target(&spec, meta)?;
-        let (data, previous) = self.apply(&target, &spec, true, progress).await?;
-        let id = checked_id(PhysicalId::Setting { target, previous })?;
+        let (data, id) = self
+            .apply(&target, &spec, Previous::Record, progress)
+            .await?;
         Ok(Outcome::success(id, data))
     }
 
@@ -205,12 +236,11 @@ impl Function {
         if !in_place {
             tracing::info!(old_physical_id = %old, "the update names another setting or principal: replacing");
         }
-        let (data, read_previous) = self.apply(&target, &spec, !in_place, progress).await?;
         let previous = match old {
-            PhysicalId::Setting { previous, .. } if in_place => previous,
-            _ => read_previous,
+            PhysicalId::Setting { previous, .. } if in_place => Previous::Keep(previous),
+            _ => Previous::Record,
         };
-        let id = checked_id(PhysicalId::Setting { target, previous })?;
+        let (data, id) = self.apply(&target, &spec, previous, progress).await?;
         Ok(Outcome::success(id, data))
     }
 
@@ -254,6 +284,36 @@ impl Function {
         Ok(Outcome::success(id_str, BTreeMap::new()).with_reason(note))
     }
 
+    /// The read action: the effective settings of `RoleArn`, read as that role (or, without
+    /// one, as the function itself).
+    pub async fn read(&self, request: &ReadRequest) -> Result<ReadResponse, Error> {
+        let region = request
+            .region
+            .clone()
+            .unwrap_or_else(|| self.clients.region.clone());
+        let progress = Progress::default();
+        let (ecs, about) = match &request.role_arn {
+            Some(role) => {
+                let role = crate::properties::check_role_arn(role)?;
+                let ecs = self.ecs_as_role(&role, &region, false, &progress).await?;
+                (ecs, role)
+            }
+            None => (
+                self.clients.ecs(None, &region),
+                "the function's role".to_owned(),
+            ),
+        };
+        progress.set(format!(
+            "reading the effective settings of {about} in {region}"
+        ));
+        let settings = aws::own_effective_settings(&ecs, &about).await?;
+        Ok(ReadResponse {
+            role_arn: request.role_arn.clone(),
+            region,
+            settings,
+        })
+    }
+
     fn target(&self, spec: &Spec, meta: &Meta) -> Result<Target, Error> {
         let principal_arn = match (spec.scope, &spec.role_arn) {
             (Scope::Role, Some(role)) => role.clone(),
@@ -271,15 +331,16 @@ impl Function {
         })
     }
 
-    /// Sets the value and reads back the effective setting. Returns `Data` and, for
-    /// `AccountDefault` when `record_previous`, the default found before the change.
+    /// Sets the value and reads back the effective setting, as the principal that holds it.
+    /// Returns `Data` and the physical id, which names the default found before the change
+    /// when `AccountDefault` records it.
     async fn apply(
         &self,
         target: &Target,
         spec: &Spec,
-        record_previous: bool,
+        previous: Previous,
         progress: &Progress,
-    ) -> Result<(BTreeMap<String, String>, Option<String>), Error> {
+    ) -> Result<(BTreeMap<String, String>, String), Error> {
         let Target {
             region,
             setting_name: name,
@@ -287,57 +348,62 @@ impl Function {
             ..
         } = target;
         let value = &spec.setting_value;
-        let (ecs, action, previous) = match target.scope {
+        let id = |previous| {
+            checked_id(PhysicalId::Setting {
+                target: target.clone(),
+                previous,
+            })
+        };
+        // Refused before anything changes: an id CloudFormation cannot take cannot be undone.
+        id(None)?;
+        let (ecs, action, id) = match target.scope {
             Scope::Role => {
                 let ecs = self.ecs_as_role(principal, region, true, progress).await?;
                 progress.set(format!(
                     "calling ecs:PutAccountSetting {name}={value} as {principal} in {region}"
                 ));
                 aws::put_setting(&ecs, name, value, principal).await?;
-                (ecs, "PutAccountSetting", None)
+                (ecs, "PutAccountSetting", id(None)?)
             }
             Scope::AccountDefault => {
                 let ecs = self.clients.ecs(None, region);
-                let previous = if record_previous {
-                    progress.set(format!("reading the account default of {name} in {region}"));
-                    aws::effective_setting(&ecs, name, principal)
-                        .await?
-                        .and_then(|s| s.value().map(str::to_owned))
-                } else {
-                    None
+                let previous = match previous {
+                    Previous::Keep(kept) => kept,
+                    Previous::Record => {
+                        progress.set(format!("reading the account default of {name} in {region}"));
+                        let found = aws::own_effective_setting(&ecs, name, principal).await?;
+                        // Already the value to set (a default set earlier, or a repeated
+                        // Create that sees its own change): nothing to restore.
+                        found.filter(|v| v != value)
+                    }
                 };
                 progress.set(format!(
                     "calling ecs:PutAccountSettingDefault {name}={value} in {region}"
                 ));
                 aws::put_default(&ecs, name, value, principal).await?;
-                (ecs, "PutAccountSettingDefault", previous)
+                (ecs, "PutAccountSettingDefault", id(previous)?)
             }
         };
+        progress.changed(id.clone());
         progress.set(format!("reading back the effective {name} for {principal}"));
-        let setting = aws::effective_setting(&ecs, name, principal).await?;
-        let actual = setting.as_ref().and_then(|s| s.value()).unwrap_or("(none)");
-        if actual != value {
+        let actual = aws::own_effective_setting(&ecs, name, principal)
+            .await?
+            .unwrap_or_else(|| "(none)".into());
+        if &actual != value {
             return Err(Error::NotEffective {
                 action,
                 setting_name: name.clone(),
                 principal_arn: principal.clone(),
                 expected: value.clone(),
-                actual: actual.to_owned(),
+                actual,
             });
         }
         let data = BTreeMap::from([
             (DATA_SETTING_NAME.to_owned(), name.clone()),
-            (DATA_VALUE.to_owned(), actual.to_owned()),
-            (
-                DATA_PRINCIPAL_ARN.to_owned(),
-                setting
-                    .as_ref()
-                    .and_then(|s| s.principal_arn())
-                    .unwrap_or(principal)
-                    .to_owned(),
-            ),
+            (DATA_VALUE.to_owned(), actual),
+            (DATA_PRINCIPAL_ARN.to_owned(), principal.clone()),
         ]);
-        Ok((data, previous))
+        Ok((data, id))
     }
 
     /// Undoes the setting for `OnDelete: Reset`. Whatever is already gone counts as done.
@@ -422,6 +488,13 @@ impl Function {
         .await?;
         Ok(self.clients.ecs(Some(credentials), region))
     }
+}
+
+/// For `AccountDefault`: the default to restore on `Reset`, read before the change or kept from
+/// the physical id of an in-place update.
+enum Previous {
+    Record,
+    Keep(Option<String>),
 }
 
 /// The id to answer with when the work produced none: the existing one on Update and Delete

@@ -131,10 +131,12 @@ fn put_ok(value: &'static str) -> Rule {
         .then_output(|| PutAccountSettingOutput::builder().build())
 }
 
+/// The caller's effective setting, as ECS reports it for `principal`. The request names no
+/// principal: only root or the principal itself may, so the function reads as the caller.
 fn effective(principal: &'static str, value: &'static str) -> Rule {
     mock!(Ecs::list_account_settings)
         .match_requests(move |r| {
-            r.principal_arn() == Some(principal)
+            r.principal_arn().is_none()
                 && r.effective_settings() == Some(true)
                 && r.name() == Some(&SettingName::AwsvpcTrunking)
         })
@@ -566,6 +568,163 @@ async fn a_stalled_aws_call_is_answered_failed_before_the_deadline() {
         "answered too early: {took:?}"
     );
     hold.abort();
+}
+
+#[tokio::test]
+async fn a_repeated_create_of_account_default_does_not_record_its_own_value_to_restore() {
+    // The default is already what this Create sets (e.g. an earlier Create of this resource).
+    let before = effective(ROOT, "enabled");
+    let put = mock!(Ecs::put_account_setting_default)
+        .then_output(|| PutAccountSettingDefaultOutput::builder().build());
+    let after = effective(ROOT, "enabled");
+    let h = harness(&[], &[&before, &put, &after]);
+    let p = props(json!({"Scope": "AccountDefault", "OnDelete": "Reset"}));
+    let o = h.run(event(CREATE, json!({"ResourceProperties": p}))).await;
+    assert_success(&o);
+    assert!(
+        o.physical_resource_id.ends_with("|previous="),
+        "{}",
+        o.physical_resource_id
+    );
+}
+
+#[tokio::test]
+async fn a_read_back_failure_after_the_change_answers_with_the_real_id() {
+    let (sts, put) = (assume_ok(ROLE), put_ok("enabled"));
+    let read = mock!(Ecs::list_account_settings)
+        .then_http_response(ecs_error("ServerException", "internal error"));
+    let h = harness(&[&sts], &[&put, &read]);
+    let o = h.run(event(CREATE, json!({}))).await;
+    assert_failed(&o, &["ecs:ListAccountSettings", "ServerException"]);
+    // The rollback's Delete then names the role, and can undo the change.
+    assert_eq!(o.physical_resource_id, ROLE_ID);
+}
+
+// Two workers: the mock's stall blocks one, the deadline guard runs on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_after_the_change_answers_with_the_real_id() {
+    let (sts, put) = (assume_ok(ROLE), put_ok("enabled"));
+    let read = mock!(Ecs::list_account_settings).then_compute_output(|_| {
+        std::thread::sleep(Duration::from_millis(3000));
+        ListAccountSettingsOutput::builder().build()
+    });
+    let h = harness(&[&sts], &[&put, &read]);
+    let e = event(CREATE, json!({}));
+    let meta = Meta::from_json(&e).unwrap();
+    let deadline = Instant::now() + Duration::from_millis(1000);
+    let o = h.function.decide_within(e, &meta, deadline).await;
+    assert_failed(&o, &["timed out while reading back"]);
+    assert_eq!(o.physical_resource_id, ROLE_ID);
+}
+
+/// Regression: an unparseable 200 from STS carries credentials; the SDK's debug rendering of
+/// the error includes the raw body.
+#[tokio::test]
+async fn a_malformed_assume_role_answer_is_reported_without_its_body() {
+    const SECRET: &str = "wJalrXUtnFEMI-FAKE-SECRET-IN-BODY";
+    let sts = mock!(Sts::assume_role).then_http_response(|| {
+        let xml = format!(
+            "<AssumeRoleResponse><AssumeRoleResult><Credentials><SecretAccessKey>{SECRET}</SecretAccessKey><Expiration>not a date"
+        );
+        HttpResponse::new(StatusCode::try_from(200).unwrap(), SdkBody::from(xml))
+    });
+    let h = harness(&[&sts], &[]);
+    let o = h.run(event(CREATE, json!({}))).await;
+    assert_failed(&o, &["sts:AssumeRole on", ROLE]);
+    let reason = o.reason.as_deref().unwrap();
+    assert!(!reason.contains(SECRET), "the body leaked: {reason}");
+}
+
+mod read {
+    use super::*;
+    use crate::read::{ReadRequest, ReadResponse};
+
+    fn all_settings(principal: &'static str) -> Rule {
+        mock!(Ecs::list_account_settings)
+            .match_requests(|r| {
+                r.principal_arn().is_none()
+                    && r.name().is_none()
+                    && r.effective_settings() == Some(true)
+            })
+            .then_output(move || {
+                let s = |name: SettingName, value: &str| {
+                    Setting::builder()
+                        .name(name)
+                        .value(value)
+                        .principal_arn(principal)
+                        .build()
+                };
+                ListAccountSettingsOutput::builder()
+                    .settings(s(SettingName::AwsvpcTrunking, "enabled"))
+                    .settings(s(SettingName::ContainerInsights, "disabled"))
+                    .build()
+            })
+    }
+
+    #[tokio::test]
+    async fn reads_the_roles_settings_as_the_role() {
+        let (sts, list) = (assume_ok(ROLE), all_settings(ROLE));
+        let h = harness(&[&sts], &[&list]);
+        let r = h
+            .function
+            .read(&ReadRequest::for_role(Some(ROLE.into())))
+            .await
+            .unwrap();
+        assert_eq!(
+            r,
+            ReadResponse {
+                role_arn: Some(ROLE.into()),
+                region: "eu-west-1".into(),
+                settings: [
+                    ("awsvpcTrunking".to_owned(), "enabled".to_owned()),
+                    ("containerInsights".to_owned(), "disabled".to_owned())
+                ]
+                .into()
+            }
+        );
+        assert_eq!(
+            h.ecs_calls.lock().unwrap()[0].0.as_deref(),
+            Some("ASIAASSUMEDROLEKEY01")
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_role_it_reads_as_itself() {
+        let list = all_settings(ROOT);
+        let h = harness(&[], &[&list]);
+        let r = h.function.read(&ReadRequest::for_role(None)).await.unwrap();
+        assert_eq!(r.settings["awsvpcTrunking"], "enabled");
+        assert_eq!(h.ecs_calls.lock().unwrap()[0].0, None);
+    }
+
+    #[tokio::test]
+    async fn a_role_it_cannot_assume_is_an_error_naming_it() {
+        let sts = mock!(Sts::assume_role).then_http_response(assume_denied);
+        let h = harness(&[&sts], &[]);
+        let e = h
+            .function
+            .read(&ReadRequest::for_role(Some(ROLE.into())))
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("cannot assume role {ROLE}")),
+            "{e}"
+        );
+        // No waiting for IAM: the role was assumable when the stack was deployed.
+        assert_eq!(sts.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_role_name_instead_of_an_arn_is_refused_before_any_call() {
+        let h = harness(&[], &[]);
+        let e = h
+            .function
+            .read(&ReadRequest::for_role(Some("ecs-instance".into())))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("RoleArn is `ecs-instance`"), "{e}");
+    }
 }
 
 mod snapshots {

@@ -18,6 +18,8 @@ pub const FUNCTION_TOKEN: &str = "function-session-token-MUST-NOT-BE-LOGGED";
 pub const ASSUMED_KEY: &str = "ASIAASSUMEDINSTANCE1";
 pub const ASSUMED_SECRET: &str = "assumed-secret-MUST-NOT-BE-LOGGED";
 pub const ASSUMED_TOKEN: &str = "assumed-session-token-MUST-NOT-BE-LOGGED";
+/// A role whose `AssumeRole` answer is malformed.
+pub const LEAKY_ROLE_NAME: &str = "leaky-InstanceRole";
 pub const SIGNATURE: &str = "X-Amz-Signature=5ca1ab1e5ca1ab1e";
 
 /// STS and ECS as the wire protocols have them (awsQuery XML, awsJson 1.1), with settings kept
@@ -31,6 +33,19 @@ pub fn fake_aws() -> impl Fn(&Request) -> Reply + Send + Sync {
         if let Some(target) = r.header("x-amz-target") {
             let op = target.rsplit('.').next().unwrap_or_default();
             let body = r.json();
+            if op == "ListAccountSettings" && body.get("name").is_none() {
+                // The read action: every effective setting of the caller.
+                let value = settings.lock().unwrap().last().map(|(_, v)| v.clone());
+                let reply = json!({"settings": [
+                    {"name": "awsvpcTrunking", "value": value.unwrap_or_else(|| "disabled".into()), "principalArn": ROLE, "type": "user"},
+                    {"name": "containerInsights", "value": "disabled", "principalArn": ROLE, "type": "aws_managed"},
+                ]});
+                return Reply::with(
+                    200,
+                    &[("content-type", "application/x-amz-json-1.1")],
+                    reply.to_string(),
+                );
+            }
             let name = body["name"].as_str().unwrap_or_default().to_owned();
             if name != "awsvpcTrunking" {
                 return Reply::with(
@@ -63,6 +78,13 @@ pub fn fake_aws() -> impl Fn(&Request) -> Reply + Send + Sync {
             form.contains("Action=AssumeRole"),
             "unexpected request {r:?}"
         );
+        if form.contains(LEAKY_ROLE_NAME) {
+            // A 200 that does not parse, credentials in it: its body must never be repeated.
+            let xml = format!(
+                "<AssumeRoleResponse><AssumeRoleResult><Credentials><SecretAccessKey>{ASSUMED_SECRET}</SecretAccessKey><SessionToken>{ASSUMED_TOKEN}</SessionToken><Expiration>soon"
+            );
+            return Reply::with(200, &[("content-type", "text/xml")], xml);
+        }
         let xml = format!(
             r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>{ASSUMED_KEY}</AccessKeyId><SecretAccessKey>{ASSUMED_SECRET}</SecretAccessKey><SessionToken>{ASSUMED_TOKEN}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/demo-InstanceRole-1A2B3C4D5E6F/enitrunk-custom-resource</Arn><AssumedRoleId>AROAEXAMPLE:enitrunk-custom-resource</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>sts-1</RequestId></ResponseMetadata></AssumeRoleResponse>"#
         );
@@ -109,6 +131,10 @@ pub fn runtime_api(events: Vec<Value>) -> impl Fn(&Request) -> Reply + Send + Sy
 }
 
 pub fn create_event(aws: &Server, n: u32, setting_name: Option<&str>) -> Value {
+    create_event_for(aws, n, setting_name, ROLE)
+}
+
+pub fn create_event_for(aws: &Server, n: u32, setting_name: Option<&str>, role: &str) -> Value {
     let mut e: Value =
         serde_json::from_str(include_str!("../../fixtures/example-create-request.json")).unwrap();
     e["ResponseURL"] = json!(format!(
@@ -119,6 +145,7 @@ pub fn create_event(aws: &Server, n: u32, setting_name: Option<&str>) -> Value {
     if let Some(name) = setting_name {
         e["ResourceProperties"]["SettingName"] = json!(name);
     }
+    e["ResourceProperties"]["RoleArn"] = json!(role);
     e
 }
 
