@@ -44,6 +44,7 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
     pub ecs: aws_sdk_ecs::Client,
+    pub lambda: aws_sdk_lambda::Client,
     pub sts: aws_sdk_sts::Client,
 }
 
@@ -92,11 +93,36 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3),
             iam: aws_sdk_iam::Client::new(&sdk),
             ecs: aws_sdk_ecs::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
             sdk,
             region,
             endpoint_url,
         })
+    }
+}
+
+#[cfg(test)]
+impl Aws {
+    /// Clients that reach nothing, but for a mocked Lambda client.
+    pub async fn for_tests(lambda: aws_sdk_lambda::Client) -> Aws {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(LOCAL_REGION))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .endpoint_url("http://127.0.0.1:9")
+            .load()
+            .await;
+        Aws {
+            cfn: aws_sdk_cloudformation::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            ecs: aws_sdk_ecs::Client::new(&sdk),
+            lambda,
+            sts: aws_sdk_sts::Client::new(&sdk),
+            region: LOCAL_REGION.to_owned(),
+            endpoint_url: None,
+            sdk,
+        }
     }
 }
 

@@ -85,6 +85,10 @@ pub enum Error {
         value: String,
         log_group: String,
     },
+    #[error(
+        "the function {function} could not read awsvpcTrunking as the instance role: {message}"
+    )]
+    ReadFailed { function: String, message: String },
     #[error("stack `{stack}` has no output `{output}`; was it deployed by enitrunk?")]
     MissingOutput { stack: String, output: &'static str },
 }

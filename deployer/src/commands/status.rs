@@ -10,13 +10,16 @@ use crate::config::Spec;
 use crate::container_instances::{self, Instance};
 use crate::error::Error;
 use crate::stack::{self, StackInfo};
-use crate::verify;
+use crate::verify::{self, Trunking};
 
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
     pub stack_name: String,
     pub stack: Option<StackInfo>,
-    pub trunking: Option<String>,
+    /// Read as the role through the stack's function, with drift against the stack.
+    pub trunking: Option<Trunking>,
+    /// Why the setting could not be read, when it could not.
+    pub trunking_error: Option<String>,
     pub instance_role_arn: Option<String>,
     pub cluster: Option<String>,
     pub instances: Vec<Instance>,
@@ -36,8 +39,11 @@ impl fmt::Display for StatusReport {
             write!(f, " ({r})")?;
         }
         writeln!(f)?;
-        if let (Some(role), Some(value)) = (&self.instance_role_arn, &self.trunking) {
-            writeln!(f, "awsvpcTrunking for {role}: {value}")?;
+        if let Some(t) = &self.trunking {
+            write_trunking(f, t)?;
+        }
+        if let Some(e) = &self.trunking_error {
+            writeln!(f, "awsvpcTrunking: cannot read it: {e}")?;
         }
         if let Some(cluster) = &self.cluster {
             writeln!(
@@ -68,6 +74,30 @@ impl fmt::Display for StatusReport {
     }
 }
 
+fn write_trunking(f: &mut fmt::Formatter<'_>, t: &Trunking) -> fmt::Result {
+    if t.is_account_default() {
+        writeln!(
+            f,
+            "awsvpcTrunking account default ({}): {} (read by the stack's function)",
+            t.principal_arn, t.value
+        )?;
+    } else {
+        writeln!(
+            f,
+            "awsvpcTrunking for {}: {} (read as the role)",
+            t.principal_arn, t.value
+        )?;
+    }
+    if let (true, Some(stack_value)) = (t.drift, &t.stack_value) {
+        writeln!(
+            f,
+            "  drift: the stack left it `{stack_value}`, it is `{}` now: changed outside CloudFormation; instances launched from now on follow `{}`",
+            t.value, t.value
+        )?;
+    }
+    Ok(())
+}
+
 pub async fn run(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error> {
     let Session {
         aws, stack_name, ..
@@ -76,6 +106,7 @@ pub async fn run(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error
         stack_name: stack_name.clone(),
         stack: None,
         trunking: None,
+        trunking_error: None,
         instance_role_arn: None,
         cluster: None,
         instances: Vec::new(),
@@ -84,7 +115,11 @@ pub async fn run(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error
         return Ok(report);
     };
     if let Some(role) = info.outputs.get("InstanceRoleArn") {
-        report.trunking = Some(verify::effective_trunking(&aws, role).await?);
+        match verify::read(&aws, &stack_name, &info.outputs).await {
+            Ok(t) => report.trunking = Some(t),
+            // The rest of the report still helps; the reason says what to fix.
+            Err(e) => report.trunking_error = Some(e.to_string()),
+        }
         report.instance_role_arn = Some(role.clone());
     }
     if let Some(cluster) = info.outputs.get("ClusterName") {
