@@ -1,11 +1,14 @@
 //! End to end through the CLI: `enitrunk deploy --local` of the full demo cluster into
 //! LocalStack, again with no changes, with a config change, `status`, `destroy`; a deploy that
-//! fails, its root cause, and the next deploy recovering; a bad config deploying nothing.
+//! fails, its root cause, and the next deploy recovering; a bad config deploying nothing; an IAM
+//! user deploying and reading the setting as the role, with drift; an instance role that does not
+//! trust the function.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
-use aws_sdk_cloudformation::types::ResourceStatus;
+use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 use enitrunk_e2e::stack;
 use enitrunk_e2e::{Harness, harness};
 use serde_json::Value;
@@ -339,4 +342,188 @@ fn an_invalid_config_deploys_nothing() {
         described.is_err(),
         "a stack was created from an invalid config: {described:?}"
     );
+}
+
+/// An IAM user with an administrator's policy, and its access key: a platform engineer, who
+/// is not the account's root user.
+async fn admin_user(h: &Harness, name: &str) -> (String, String) {
+    let iam = &h.aws.iam;
+    iam.create_user().user_name(name).send().await.unwrap();
+    iam.put_user_policy()
+        .user_name(name)
+        .policy_name("admin")
+        .policy_document(
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(name)
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    (
+        key.access_key_id().to_owned(),
+        key.secret_access_key().to_owned(),
+    )
+}
+
+/// `enitrunk ARGS` against LocalStack's endpoint as the user with `key`: the SDK's usual
+/// credential chain, nothing of `--local`'s.
+fn enitrunk_as(dir: &Path, (id, secret): &(String, String), args: &[&str]) -> Output {
+    let endpoint = enitrunk_e2e::localstack::endpoint();
+    let mut all = vec!["--endpoint-url", endpoint.as_str(), "--region", "us-east-1"];
+    all.extend_from_slice(args);
+    Command::new(ENITRUNK)
+        .args(&all)
+        .current_dir(dir)
+        .env_remove("ENITRUNK_CONFIG")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .env("AWS_ACCESS_KEY_ID", id)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .output()
+        .expect("run enitrunk")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", show(out));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("output is not JSON ({e}): {}", show(out)))
+}
+
+/// Under the strict reading of the ECS API (only the root user or the principal itself may name
+/// a `principalArn`), a platform engineer cannot read the instance role's setting: deploy and
+/// status read it through the function, as the role.
+#[test]
+fn an_iam_user_deploys_reads_the_setting_as_the_role_and_sees_drift() {
+    let h = harness(BOOTSTRAP);
+    let dir = workdir("iam-user");
+    let name = stack::unique_name("cli-user");
+    let key = h.block_on(admin_user(h, &name));
+
+    let deploy = [
+        "deploy",
+        "--yes",
+        "--template",
+        "eni-trunking",
+        "--bootstrap",
+        BOOTSTRAP,
+        "--stack-name",
+        &name,
+        "--output",
+        "json",
+    ];
+    let report = json_of(&enitrunk_as(&dir, &key, &deploy));
+    assert_eq!(report["result"], "created", "{report:#}");
+    let role = report["outputs"]["InstanceRoleArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(report["trunking"]["principal_arn"], role.as_str());
+    assert_eq!(report["trunking"]["value"], "enabled");
+    assert_eq!(report["trunking"]["drift"], false);
+
+    let status = ["status", "--stack-name", &name, "--output", "json"];
+    let report = json_of(&enitrunk_as(&dir, &key, &status));
+    assert_eq!(report["trunking"]["value"], "enabled", "{report:#}");
+    assert_eq!(report["trunking"]["drift"], false, "{report:#}");
+    assert_eq!(report["trunking_error"], Value::Null, "{report:#}");
+
+    // Changed outside the stack: the root user may name the role.
+    h.block_on(async {
+        h.aws
+            .ecs
+            .put_account_setting()
+            .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+            .value("disabled")
+            .principal_arn(&role)
+            .send()
+            .await
+            .unwrap();
+    });
+    let report = json_of(&enitrunk_as(&dir, &key, &status));
+    assert_eq!(report["trunking"]["value"], "disabled", "{report:#}");
+    assert_eq!(report["trunking"]["stack_value"], "enabled", "{report:#}");
+    assert_eq!(report["trunking"]["drift"], true, "{report:#}");
+    let text = enitrunk_as(&dir, &key, &["status", "--stack-name", &name]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout)
+            .contains("drift: the stack left it `enabled`, it is `disabled` now"),
+        "{}",
+        show(&text)
+    );
+
+    let out = enitrunk_as(&dir, &key, &["destroy", "--yes", "--stack-name", &name]);
+    assert!(out.status.success(), "{}", show(&out));
+}
+
+/// DESIGN §2.5: an instance role that does not trust the function's role. STS refuses the
+/// function (as AWS does), the function retries while IAM could still be propagating, then fails
+/// the resource with a reason that names the role and its trust policy, well before the
+/// custom resource's ServiceTimeout (300 s); CloudFormation rolls the create back, and the next
+/// `enitrunk deploy` deletes what is left and creates the stack again.
+#[test]
+fn an_instance_role_that_does_not_trust_the_function_fails_rolls_back_and_deploy_recovers() {
+    let h = harness(BOOTSTRAP);
+    let dir = workdir("untrusted");
+    let name = stack::unique_name("cli-untrusted");
+    let path = enitrunk_e2e::localstack::repo_root().join("templates/eni-trunking.yaml");
+    let template = std::fs::read_to_string(path).unwrap();
+    let trusts_function = "            AWS:\n            - !GetAtt TrunkingFunctionRole.Arn\n";
+    assert!(
+        template.contains(trusts_function),
+        "the instance role's trust policy moved in the template"
+    );
+    let untrusted = template.replace(trusts_function, "");
+
+    let settled = h.block_on(async {
+        let id = stack::create(&h.aws.cfn, &name, &untrusted, &h.parameters(&[])).await;
+        stack::wait(&h.aws.cfn, &id, Duration::from_secs(200)).await
+    });
+    let events = h.block_on(stack::events(&h.aws.cfn, &settled.stack_id));
+    let dump = stack::format_events(&events);
+    assert_eq!(settled.status, StackStatus::RollbackComplete, "{dump}");
+    // The function's budget for AssumeRole is about 60 s; ServiceTimeout would be 300 s.
+    assert!(
+        settled.elapsed >= Duration::from_secs(45) && settled.elapsed < Duration::from_secs(120),
+        "took {:?}\n{dump}",
+        settled.elapsed
+    );
+    let failed = events
+        .iter()
+        .find(|e| {
+            e.logical_resource_id() == Some("EniTrunking")
+                && e.resource_status() == Some(&ResourceStatus::CreateFailed)
+        })
+        .unwrap_or_else(|| panic!("no CREATE_FAILED on EniTrunking\n{dump}"));
+    let reason = failed.resource_status_reason().unwrap_or_default();
+    assert!(
+        reason.contains("cannot assume role arn:aws:iam::000000000000:role/")
+            && reason.contains("trust policy"),
+        "{reason}"
+    );
+
+    let (report, progress) = deploy(&dir, &name, &["--template", "eni-trunking"]);
+    assert!(
+        progress.contains(
+            "is ROLLBACK_COMPLETE from a failed create: deleting it, then creating it again"
+        ),
+        "{progress}"
+    );
+    assert_eq!(report["result"], "recreated", "{report:#}");
+    assert_eq!(report["trunking"]["value"], "enabled");
+    let out = enitrunk(
+        &dir,
+        &["--local", "destroy", "--yes", "--stack-name", &name],
+    );
+    assert!(out.status.success(), "{}", show(&out));
 }
