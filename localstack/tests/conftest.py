@@ -63,6 +63,47 @@ def trust_policy(*principals):
     )
 
 
+def allow(actions, resource="*", condition=None):
+    """An identity-based policy document with one Allow statement."""
+    statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+@pytest.fixture(scope="session")
+def account(client):
+    return client("sts").get_caller_identity()["Account"]
+
+
+def create_user(client, policy=None, name=None):
+    """A new IAM user with an access key (and an inline policy): its credentials, with its ARN."""
+    iam = client("iam")
+    name = name or unique("user")
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    if policy is not None:
+        iam.put_user_policy(UserName=name, PolicyName="policy", PolicyDocument=policy)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"], "Arn": arn, "UserName": name}
+
+
+@pytest.fixture(scope="session")
+def operator(client):
+    """An IAM user that may assume roles that trust the account (the root user may not assume roles)."""
+    return create_user(client, allow("sts:AssumeRole"), unique("operator"))
+
+
+@pytest.fixture
+def assume(client, operator):
+    """Credentials of a new session of a role, assumed by `operator`."""
+
+    def run(role_arn, session=None):
+        sts = client("sts", operator)
+        return sts.assume_role(RoleArn=role_arn, RoleSessionName=session or unique("session"))["Credentials"]
+
+    return run
+
+
 @pytest.fixture
 def role(client):
     """A new IAM role that Lambda and EC2 may assume."""

@@ -3,15 +3,14 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import unique
+from conftest import trust_policy, unique
 
 
 @pytest.fixture
-def assume(client):
-    def run(role_arn):
-        return client("sts").assume_role(RoleArn=role_arn, RoleSessionName=unique("session"))["Credentials"]
-
-    return run
+def role(client, account):
+    """A role the account (so `operator`, through `assume`) may assume."""
+    trust = trust_policy({"AWS": f"arn:aws:iam::{account}:root"})
+    return client("iam").create_role(RoleName=unique("role"), AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
 
 def effective(ecs, principal, name="awsvpcTrunking"):
