@@ -35,6 +35,17 @@ def test_runs_bootstrap_with_lambda_environment(client, role):
     assert again["pid"] == body["pid"]
 
 
+def test_the_function_runs_as_a_session_of_its_execution_role(client, role):
+    """As on Lambda: the function's credentials are those of `assumed-role/<role>/<function>`."""
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"))
+    r, identity = invoke(client("lambda"), name, {"op": "whoami"})
+    assert "FunctionError" not in r, identity
+    role_name = role.rsplit("/", 1)[1]
+    assert identity["Arn"] == f"arn:aws:sts::{identity['Account']}:assumed-role/{role_name}/{name}"
+    role_id = client("iam").get_role(RoleName=role_name)["Role"]["RoleId"]
+    assert identity["UserId"] == f"{role_id}:{name}"
+
+
 def test_function_error_is_reported(client, role):
     name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"))
     r, body = invoke(client("lambda"), name, {"op": "fail"})

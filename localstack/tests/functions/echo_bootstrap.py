@@ -2,7 +2,8 @@
 
 Payload {"op": "echo"} answers the event and the runtime's environment (without secrets);
 {"op": "sleep", "seconds": N} sleeps; {"op": "fail"} posts an invocation error;
-{"op": "exit"} exits mid-invocation. Standard library only.
+{"op": "exit"} exits mid-invocation; {"op": "whoami"} answers STS GetCallerIdentity called with
+the function's credentials (boto3, from this venv).
 """
 
 import json
@@ -43,6 +44,12 @@ while True:
         post(f"/invocation/{request_id}/error",
              json.dumps({"errorType": "Boom", "errorMessage": "asked to fail"}).encode(),
              {"Lambda-Runtime-Function-Error-Type": "Boom"})
+        continue
+    if op == "whoami":
+        import boto3
+
+        identity = boto3.client("sts").get_caller_identity()
+        post(f"/invocation/{request_id}/response", json.dumps({k: identity[k] for k in ("Account", "Arn", "UserId")}).encode())
         continue
     env = {k: os.environ.get(k) for k in ENV_KEYS}
     env["has_credentials"] = all(os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))
