@@ -2,8 +2,9 @@
 
 Payload {"op": "echo"} answers the event and the runtime's environment (without secrets);
 {"op": "sleep", "seconds": N} sleeps; {"op": "fail"} posts an invocation error;
-{"op": "exit"} exits mid-invocation; {"op": "whoami"} answers STS GetCallerIdentity called with
-the function's credentials (boto3, from this venv).
+{"op": "exit"} exits mid-invocation; {"op": "aws", "service": S, "method": M, "args": {...}} calls
+the AWS API with the function's own credentials (boto3, from this venv) and answers the result, or
+the error code.
 """
 
 import json
@@ -45,11 +46,15 @@ while True:
              json.dumps({"errorType": "Boom", "errorMessage": "asked to fail"}).encode(),
              {"Lambda-Runtime-Function-Error-Type": "Boom"})
         continue
-    if op == "whoami":
+    if op == "aws":
         import boto3
+        from botocore.exceptions import ClientError
 
-        identity = boto3.client("sts").get_caller_identity()
-        post(f"/invocation/{request_id}/response", json.dumps({k: identity[k] for k in ("Account", "Arn", "UserId")}).encode())
+        try:
+            answer = {"result": getattr(boto3.client(event["service"]), event["method"])(**event.get("args", {}))}
+        except ClientError as e:
+            answer = {"error": e.response["Error"]["Code"], "message": e.response["Error"]["Message"]}
+        post(f"/invocation/{request_id}/response", json.dumps(answer, default=str).encode())
         continue
     env = {k: os.environ.get(k) for k in ENV_KEYS}
     env["has_credentials"] = all(os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))
