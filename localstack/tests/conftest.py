@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 ENDPOINT = os.environ.get("ENITRUNK_LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
 REGION = "us-east-1"
@@ -69,6 +70,26 @@ def allow(actions, resource="*", condition=None):
     if condition:
         statement["Condition"] = condition
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def refusal(call):
+    """The error code, HTTP status and message of a call that must fail."""
+    with pytest.raises(ClientError) as e:
+        call()
+    r = e.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"].get("Message")
+
+
+def create_role(client, *principals, path="/", policy=None, managed=()):
+    """A new role trusting `principals`, with an inline policy and managed policies: its ARN."""
+    iam = client("iam")
+    name = unique("role")
+    arn = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=trust_policy(*principals))["Role"]["Arn"]
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName="policy", PolicyDocument=policy)
+    for managed_arn in managed:
+        iam.attach_role_policy(RoleName=name, PolicyArn=managed_arn)
+    return arn
 
 
 @pytest.fixture(scope="session")

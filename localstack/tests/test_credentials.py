@@ -10,38 +10,30 @@ import urllib.request
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import ENDPOINT, FUNCTIONS, REGION, bootstrap_zip, create_function, create_user, trust_policy, unique
+from conftest import ENDPOINT, FUNCTIONS, REGION, bootstrap_zip, create_function, create_role, create_user, refusal
 
 UNKNOWN = {"AccessKeyId": "LKIAQAAAAAAAMADEUPXX", "SecretAccessKey": "x"}
 INVALID = "The security token included in the request is invalid."
 
 
-def refused(call):
-    with pytest.raises(ClientError) as e:
-        call()
-    r = e.value.response
-    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"].get("Message")
-
-
 @pytest.mark.parametrize("key", ["AKIAIOSFODNN7EXAMPLE", "LKIAQAAAAAAAMADEUPXX", "LSIAQAAAAAAAMADEUPXX", "foobar123", "00000000000"])
-def test_unknown_access_keys_are_refused(client, key):
+def test_unknown_access_keys_are_refusal(client, key):
     creds = {"AccessKeyId": key, "SecretAccessKey": "x"}
-    assert refused(lambda: client("sts", creds).get_caller_identity()) == ("InvalidClientTokenId", 403, INVALID)
-    assert refused(lambda: client("iam", creds).list_roles()) == ("InvalidClientTokenId", 403, INVALID)
-    assert refused(lambda: client("ecs", creds).list_account_settings()) == ("UnrecognizedClientException", 400, INVALID)
+    assert refusal(lambda: client("sts", creds).get_caller_identity()) == ("InvalidClientTokenId", 403, INVALID)
+    assert refusal(lambda: client("iam", creds).list_roles()) == ("InvalidClientTokenId", 403, INVALID)
+    assert refusal(lambda: client("ecs", creds).list_account_settings()) == ("UnrecognizedClientException", 400, INVALID)
 
 
 def test_unknown_keys_are_refused_by_lambda_invoke_and_the_other_covered_services(client, role):
     name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"))
     lam = client("lambda", UNKNOWN)
-    assert refused(lambda: lam.invoke(FunctionName=name, Payload=b"{}")) == ("UnrecognizedClientException", 403, INVALID)
-    assert refused(lambda: client("cloudformation", UNKNOWN).list_stacks())[:2] == ("InvalidClientTokenId", 403)
-    assert refused(lambda: client("autoscaling", UNKNOWN).describe_auto_scaling_groups())[:2] == ("InvalidClientTokenId", 403)
-    assert refused(lambda: client("ssm", UNKNOWN).describe_parameters())[:2] == ("UnrecognizedClientException", 400)
-    assert refused(lambda: client("logs", UNKNOWN).describe_log_groups())[:2] == ("UnrecognizedClientException", 400)
-    assert refused(lambda: client("ec2", UNKNOWN).describe_vpcs())[:2] == ("AuthFailure", 401)
+    assert refusal(lambda: lam.invoke(FunctionName=name, Payload=b"{}")) == ("UnrecognizedClientException", 403, INVALID)
+    assert refusal(lambda: client("cloudformation", UNKNOWN).list_stacks())[:2] == ("InvalidClientTokenId", 403)
+    assert refusal(lambda: client("autoscaling", UNKNOWN).describe_auto_scaling_groups())[:2] == ("InvalidClientTokenId", 403)
+    assert refusal(lambda: client("ssm", UNKNOWN).describe_parameters())[:2] == ("UnrecognizedClientException", 400)
+    assert refusal(lambda: client("logs", UNKNOWN).describe_log_groups())[:2] == ("UnrecognizedClientException", 400)
+    assert refusal(lambda: client("ec2", UNKNOWN).describe_vpcs())[:2] == ("AuthFailure", 401)
     # S3 is not covered (anonymous and pre-signed access).
     client("s3", UNKNOWN).list_buckets()
 
@@ -56,23 +48,23 @@ def test_an_iam_users_key_acts_as_that_user_while_active(client):
     user = create_user(client)
     assert client("sts", user).get_caller_identity()["Arn"] == user["Arn"]
     client("iam").update_access_key(UserName=user["UserName"], AccessKeyId=user["AccessKeyId"], Status="Inactive")
-    assert refused(lambda: client("sts", user).get_caller_identity()) == ("InvalidClientTokenId", 403, INVALID)
+    assert refusal(lambda: client("sts", user).get_caller_identity()) == ("InvalidClientTokenId", 403, INVALID)
     client("iam").update_access_key(UserName=user["UserName"], AccessKeyId=user["AccessKeyId"], Status="Active")
     client("iam").delete_access_key(UserName=user["UserName"], AccessKeyId=user["AccessKeyId"])
-    assert refused(lambda: client("sts", user).get_caller_identity())[0] == "InvalidClientTokenId"
+    assert refusal(lambda: client("sts", user).get_caller_identity())[0] == "InvalidClientTokenId"
 
 
 def test_a_session_key_acts_as_the_session_only_with_its_token(client, assume, account):
-    role = client("iam").create_role(RoleName=unique("role"),
-                                     AssumeRolePolicyDocument=trust_policy({"AWS": account}))["Role"]
-    creds = assume(role["Arn"], session="alice")
+    arn = create_role(client, {"AWS": account})
+    role = client("iam").get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+    creds = assume(arn, session="alice")
     identity = client("sts", creds).get_caller_identity()
     assert identity["Arn"] == f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/alice"
     assert identity["UserId"] == f"{role['RoleId']}:alice"
     without_token = {k: v for k, v in creds.items() if k != "SessionToken"}
-    assert refused(lambda: client("sts", without_token).get_caller_identity()) == ("InvalidClientTokenId", 403, INVALID)
+    assert refusal(lambda: client("sts", without_token).get_caller_identity()) == ("InvalidClientTokenId", 403, INVALID)
     wrong_token = {**creds, "SessionToken": creds["SessionToken"][:-4] + "AAAA"}
-    assert refused(lambda: client("ecs", wrong_token).list_account_settings()) == ("UnrecognizedClientException", 400, INVALID)
+    assert refusal(lambda: client("ecs", wrong_token).list_account_settings()) == ("UnrecognizedClientException", 400, INVALID)
 
 
 def test_a_presigned_request_is_authenticated_by_its_query_credentials(client):
@@ -90,7 +82,7 @@ def test_a_presigned_request_is_authenticated_by_its_query_credentials(client):
     assert e.value.code == 403 and b"InvalidClientTokenId" in e.value.read()
 
 
-def test_an_unsigned_request_is_refused():
+def test_an_unsigned_request_is_refusal():
     body = "Action=GetCallerIdentity&Version=2011-06-15".encode()
     request = urllib.request.Request(ENDPOINT, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     with pytest.raises(urllib.error.HTTPError) as e:

@@ -8,9 +8,8 @@ and the IAM authorization of the account-setting actions, with the condition key
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import allow, create_user, trust_policy, unique
+from conftest import allow, create_role, create_user, refusal, unique
 
 ACTIONS = ["ecs:PutAccountSetting", "ecs:DeleteAccountSetting", "ecs:ListAccountSettings"]
 # The instance role's inline policy in templates/eni-trunking.yaml.
@@ -27,15 +26,7 @@ def make_role(client, account):
     """A new role the account (so `operator`) may assume, with an inline policy and managed policies."""
 
     def make(policy=None, managed=(), path="/"):
-        iam = client("iam")
-        name = unique("role")
-        arn = iam.create_role(RoleName=name, Path=path,
-                              AssumeRolePolicyDocument=trust_policy({"AWS": f"arn:aws:iam::{account}:root"}))["Role"]["Arn"]
-        if policy is not None:
-            iam.put_role_policy(RoleName=name, PolicyName="policy", PolicyDocument=policy)
-        for managed_arn in managed:
-            iam.attach_role_policy(RoleName=name, PolicyArn=managed_arn)
-        return arn
+        return create_role(client, {"AWS": f"arn:aws:iam::{account}:root"}, path=path, policy=policy, managed=managed)
 
     return make
 
@@ -50,10 +41,6 @@ def effective(ecs, principal, name="awsvpcTrunking"):
     [s] = ecs.list_account_settings(name=name, principalArn=principal, effectiveSettings=True)["settings"]
     assert s["principalArn"] == principal
     return s["value"]
-
-
-def error(e):
-    return e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], e.value.response["Error"]["Message"]
 
 
 def test_put_without_principal_applies_to_the_assumed_role(client, role, make_role, assume):
@@ -114,9 +101,7 @@ def test_only_root_or_the_principal_itself_may_name_a_principal(client, role, ma
         "list": lambda p: ecs_as_role.list_account_settings(name="awsvpcTrunking", principalArn=p, effectiveSettings=True),
     }
     for name, call in calls.items():
-        with pytest.raises(ClientError) as e:
-            call(other)
-        code, status, message = error(e)
+        code, status, message = refusal(lambda: call(other))
         assert (code, status) == ("ClientException", 400), name
         assert role in message and other in message
     # Naming itself is fine, and so is root naming anyone.
@@ -128,10 +113,10 @@ def test_only_root_or_the_principal_itself_may_name_a_principal(client, role, ma
 
 def test_account_root_is_not_the_callers_own_principal(client, role, assume, account):
     """Regression: a role reading the account default by naming the account root."""
-    with pytest.raises(ClientError) as e:
-        client("ecs", assume(role)).list_account_settings(
-            name="awsvpcTrunking", principalArn=f"arn:aws:iam::{account}:root", effectiveSettings=True)
-    assert error(e)[:2] == ("ClientException", 400)
+    ecs_as_role = client("ecs", assume(role))
+    root = f"arn:aws:iam::{account}:root"
+    assert refusal(lambda: ecs_as_role.list_account_settings(
+        name="awsvpcTrunking", principalArn=root, effectiveSettings=True))[:2] == ("ClientException", 400)
 
 
 def test_a_session_acts_as_its_role_with_the_roles_path(client, make_role, assume):
@@ -142,9 +127,8 @@ def test_a_session_acts_as_its_role_with_the_roles_path(client, make_role, assum
     assert ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled")["setting"]["principalArn"] == role
     assert ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled", principalArn=role)["setting"]["principalArn"] == role
     without_path = role.replace("/enitrunk/test/", "/")
-    with pytest.raises(ClientError) as e:
-        ecs_as_role.list_account_settings(name="awsvpcTrunking", principalArn=without_path)
-    assert error(e)[0] == "ClientException"
+    assert refusal(lambda: ecs_as_role.list_account_settings(
+        name="awsvpcTrunking", principalArn=without_path))[0] == "ClientException"
 
 
 def test_the_templates_instance_role_policy_allows_only_awsvpc_trunking(client, make_role, assume):
@@ -154,16 +138,13 @@ def test_the_templates_instance_role_policy_allows_only_awsvpc_trunking(client, 
     ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled")
     ecs_as_role.list_account_settings(name="containerInsights", effectiveSettings=True)
     ecs_as_role.delete_account_setting(name="awsvpcTrunking")
-    with pytest.raises(ClientError) as e:
-        ecs_as_role.put_account_setting(name="containerInsights", value="enabled")
-    assert error(e) == ("AccessDeniedException", 400, (
+    assert refusal(lambda: ecs_as_role.put_account_setting(name="containerInsights", value="enabled")) == (
+        "AccessDeniedException", 400,
         f"User: {session_arn} is not authorized to perform: ecs:PutAccountSetting on resource: * because no "
-        "identity-based policy allows the ecs:PutAccountSetting action"))
+        "identity-based policy allows the ecs:PutAccountSetting action")
     for call in (lambda: ecs_as_role.delete_account_setting(name="containerInsights"),
                  lambda: ecs_as_role.put_account_setting_default(name="awsvpcTrunking", value="enabled")):
-        with pytest.raises(ClientError) as e:
-            call()
-        assert error(e)[:2] == ("AccessDeniedException", 400)
+        assert refusal(call)[:2] == ("AccessDeniedException", 400)
 
 
 def test_a_role_without_ecs_permissions_is_refused_every_account_setting_action(client, make_role, assume):
@@ -175,9 +156,7 @@ def test_a_role_without_ecs_permissions_is_refused_every_account_setting_action(
         lambda: ecs_as_role.list_account_settings(effectiveSettings=True),
     ]
     for call in calls:
-        with pytest.raises(ClientError) as e:
-            call()
-        assert error(e)[:2] == ("AccessDeniedException", 400)
+        assert refusal(call)[:2] == ("AccessDeniedException", 400)
 
 
 def test_an_explicit_deny_wins_over_an_allow(client, make_role, assume):
@@ -188,18 +167,15 @@ def test_an_explicit_deny_wins_over_an_allow(client, make_role, assume):
     client("iam").put_role_policy(RoleName=role.rsplit("/", 1)[1], PolicyName="deny", PolicyDocument=deny)
     ecs_as_role = client("ecs", assume(role))
     ecs_as_role.put_account_setting(name="containerInsights", value="enabled")
-    with pytest.raises(ClientError) as e:
-        ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled")
-    code, _, message = error(e)
+    code, _, message = refusal(lambda: ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled"))
     assert code == "AccessDeniedException" and message.endswith("with an explicit deny in an identity-based policy")
 
 
 def test_aws_managed_policies_are_resolved(client, make_role, assume):
     # The instance role's managed policy grants ECS agent actions, not account settings.
     agent = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
-    with pytest.raises(ClientError) as e:
-        client("ecs", assume(make_role(managed=[agent]))).put_account_setting(name="awsvpcTrunking", value="enabled")
-    assert error(e)[0] == "AccessDeniedException"
+    ecs_as_role = client("ecs", assume(make_role(managed=[agent])))
+    assert refusal(lambda: ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled"))[0] == "AccessDeniedException"
     admin = "arn:aws:iam::aws:policy/AdministratorAccess"
     client("ecs", assume(make_role(managed=[agent, admin]))).put_account_setting(name="awsvpcTrunking", value="enabled")
 
@@ -208,9 +184,8 @@ def test_users_are_authorized_by_their_own_and_their_groups_policies(client):
     iam = client("iam")
     user = create_user(client)
     ecs_as_user = client("ecs", user)
-    with pytest.raises(ClientError) as e:
-        ecs_as_user.put_account_setting(name="awsvpcTrunking", value="enabled")
-    assert error(e)[2].startswith(f"User: {user['Arn']} is not authorized to perform: ecs:PutAccountSetting")
+    _, _, message = refusal(lambda: ecs_as_user.put_account_setting(name="awsvpcTrunking", value="enabled"))
+    assert message.startswith(f"User: {user['Arn']} is not authorized to perform: ecs:PutAccountSetting")
     group = unique("group")
     iam.create_group(GroupName=group)
     iam.put_group_policy(GroupName=group, PolicyName="ecs", PolicyDocument=allow(ACTIONS))
@@ -221,15 +196,11 @@ def test_users_are_authorized_by_their_own_and_their_groups_policies(client):
 
 @pytest.mark.parametrize("name", ["bogus", "AWSVPCTRUNKING", ""])
 def test_unknown_setting_names_are_invalid_parameters(client, name):
-    with pytest.raises(ClientError) as e:
-        client("ecs").put_account_setting(name=name, value="enabled")
-    assert e.value.response["Error"]["Code"] in ("InvalidParameterException",)
+    assert refusal(lambda: client("ecs").put_account_setting(name=name, value="enabled"))[0] == "InvalidParameterException"
 
 
 def test_invalid_value_is_an_invalid_parameter(client):
-    with pytest.raises(ClientError) as e:
-        client("ecs").put_account_setting(name="awsvpcTrunking", value="on")
-    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert refusal(lambda: client("ecs").put_account_setting(name="awsvpcTrunking", value="on"))[0] == "InvalidParameterException"
 
 
 def test_other_ecs_operations_go_to_moto(client):
