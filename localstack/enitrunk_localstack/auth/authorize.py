@@ -17,7 +17,7 @@ from enitrunk_localstack.auth.policy import Decision, Request, evaluate
 def condition_context(caller: Caller) -> dict[str, str]:
     """The global condition keys of a request by `caller` that the extension provides."""
     if caller.kind == SERVICE:
-        context = {"aws:PrincipalServiceName": caller.service or ""}
+        context = {"aws:PrincipalServiceName": caller.service or "", "aws:SourceAccount": caller.account}
         if caller.source_arn:
             context["aws:SourceArn"] = caller.source_arn
         return context

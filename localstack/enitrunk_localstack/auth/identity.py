@@ -11,8 +11,8 @@ AWS authenticates every request before anything else
 - an STS session's key (moto's assumed-role records), acting as that session when the request
   carries the session's token.
 Anything else is not a caller (`Unrecognized`). A call LocalStack makes internally (its clients mark
-it with the `x-localstack-data` header) with none of these keys acts for the service principal it
-names, else for LocalStack itself.
+it with the `x-localstack-data` header) acts as the user or session whose key signs it, else for
+the service principal it names, else for LocalStack itself.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def caller_of(context) -> Caller:
     partition = context.partition or "aws"
     access_key, token = credentials_of(context.request)
     unsigned = access_key in (None, "", UNSIGNED_ACCESS_KEY)
-    root_key = not unsigned and (access_key in (ROOT_ACCESS_KEY, INTERNAL_ACCESS_KEY) or ACCOUNT_ID_KEY.match(access_key))
+    root_key = not unsigned and (access_key in (ROOT_ACCESS_KEY, INTERNAL_ACCESS_KEY) or bool(ACCOUNT_ID_KEY.match(access_key)))
     # The keys moto issues are never root keys: only look those up.
     found = None if unsigned or root_key else key_owner(access_key, token, context.account_id, partition)
     if found is not None:
