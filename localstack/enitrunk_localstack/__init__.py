@@ -20,6 +20,12 @@ Every module, by subpackage (each subpackage's docstring says more):
   - `cloudformation.ecs`, `cloudformation.ec2`, `cloudformation.autoscaling`: resource providers
     backed by moto, one module per service.
   - `cloudformation.common`: helpers the providers share.
+- `auth`: AWS's authentication and authorization for the calls enitrunk makes.
+  - `auth.policy`: IAM policy evaluation, pure logic.
+  - `auth.identity`: the caller behind a request's access key, and its identity-based policies.
+  - `auth.authorize`: actions allowed or refused by the caller's identity-based policies.
+  - `auth.assume_role`: the trust and permission checks of `sts:AssumeRole`.
+  - `auth.gateway`: the request handler refusing unknown credentials and checking `AssumeRole`.
 - `patches`: fixes to moto bugs on enitrunk's path, applied at LocalStack start.
   - `patches.moto_ec2`: `UserData` of `CreateLaunchTemplateVersion`.
   - `patches.moto_ssm`: the public ECS-optimized AMI parameters' documents as strings.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 ENDPOINT = os.environ.get("ENITRUNK_LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
 REGION = "us-east-1"
@@ -61,6 +62,67 @@ def trust_policy(*principals):
             "Statement": [{"Effect": "Allow", "Principal": p, "Action": "sts:AssumeRole"} for p in principals],
         }
     )
+
+
+def allow(actions, resource="*", condition=None):
+    """An identity-based policy document with one Allow statement."""
+    statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def refusal(call):
+    """The error code, HTTP status and message of a call that must fail."""
+    with pytest.raises(ClientError) as e:
+        call()
+    r = e.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"].get("Message")
+
+
+def create_role(client, *principals, path="/", policy=None, managed=()):
+    """A new role trusting `principals`, with an inline policy and managed policies: its ARN."""
+    iam = client("iam")
+    name = unique("role")
+    arn = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=trust_policy(*principals))["Role"]["Arn"]
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName="policy", PolicyDocument=policy)
+    for managed_arn in managed:
+        iam.attach_role_policy(RoleName=name, PolicyArn=managed_arn)
+    return arn
+
+
+@pytest.fixture(scope="session")
+def account(client):
+    return client("sts").get_caller_identity()["Account"]
+
+
+def create_user(client, policy=None, name=None):
+    """A new IAM user with an access key (and an inline policy): its credentials, with its ARN."""
+    iam = client("iam")
+    name = name or unique("user")
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    if policy is not None:
+        iam.put_user_policy(UserName=name, PolicyName="policy", PolicyDocument=policy)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"], "Arn": arn, "UserName": name}
+
+
+@pytest.fixture(scope="session")
+def operator(client):
+    """An IAM user that may assume roles that trust the account (the root user may not assume roles)."""
+    return create_user(client, allow("sts:AssumeRole"), unique("operator"))
+
+
+@pytest.fixture
+def assume(client, operator):
+    """Credentials of a new session of a role, assumed by `operator`."""
+
+    def run(role_arn, session=None):
+        sts = client("sts", operator)
+        return sts.assume_role(RoleArn=role_arn, RoleSessionName=session or unique("session"))["Credentials"]
+
+    return run
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from enitrunk_localstack.services.account_settings import AWS_DEFAULTS, AccountSettings, InvalidParameter
+from enitrunk_localstack.services.account_settings import AWS_DEFAULTS, AccountSettings, InvalidParameter, NotPermitted
 
 ROOT = "arn:aws:iam::111111111111:root"
 ROLE = "arn:aws:iam::111111111111:role/ec2"
@@ -41,10 +41,17 @@ def test_value_filter():
 
 def test_non_root_cannot_name_another_principal():
     s = AccountSettings("111111111111")
-    with pytest.raises(InvalidParameter):
+    with pytest.raises(NotPermitted):
         s.put(ROLE, "awsvpcTrunking", "enabled", principal_arn=OTHER)
-    with pytest.raises(InvalidParameter):
+    with pytest.raises(NotPermitted):
         s.delete(ROLE, "awsvpcTrunking", principal_arn=OTHER)
+    # Reading too: "In order to use this parameter, you must be the root user, or the principal."
+    with pytest.raises(NotPermitted):
+        s.list(ROLE, principal_arn=OTHER, effective_settings=True)
+    with pytest.raises(NotPermitted):
+        s.list(ROLE, principal_arn=ROOT, effective_settings=True)
+    assert s.list(ROLE, name="awsvpcTrunking", principal_arn=ROLE) == []
+    assert s.list(ROOT, name="awsvpcTrunking", principal_arn=OTHER, effective_settings=True)[0]["principalArn"] == OTHER
 
 
 def test_root_cannot_name_a_principal_of_another_account():

@@ -1,17 +1,40 @@
-"""ECS account settings per principal, through boto3 against LocalStack (ecs:enitrunk)."""
+"""ECS account settings per principal, through boto3 against LocalStack (ecs:enitrunk).
+
+Who may name a `principalArn` ("you must be the root user, or the principal", ECS API reference)
+and the IAM authorization of the account-setting actions, with the condition key
+`ecs:account-setting`, against the caller's identity-based policies.
+"""
+
+import json
 
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import unique
+from conftest import allow, create_role, create_user, refusal, unique
+
+ACTIONS = ["ecs:PutAccountSetting", "ecs:DeleteAccountSetting", "ecs:ListAccountSettings"]
+# The instance role's inline policy in templates/eni-trunking.yaml.
+TEMPLATE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "ChangeAwsvpcTrunkingOnly", "Effect": "Allow",
+     "Action": ["ecs:PutAccountSetting", "ecs:DeleteAccountSetting"], "Resource": "*",
+     "Condition": {"StringEquals": {"ecs:account-setting": "awsvpcTrunking"}}},
+    {"Sid": "ReadAccountSettings", "Effect": "Allow", "Action": ["ecs:ListAccountSettings"], "Resource": "*"},
+]})
 
 
 @pytest.fixture
-def assume(client):
-    def run(role_arn):
-        return client("sts").assume_role(RoleArn=role_arn, RoleSessionName=unique("session"))["Credentials"]
+def make_role(client, account):
+    """A new role the account (so `operator`) may assume, with an inline policy and managed policies."""
 
-    return run
+    def make(policy=None, managed=(), path="/"):
+        return create_role(client, {"AWS": f"arn:aws:iam::{account}:root"}, path=path, policy=policy, managed=managed)
+
+    return make
+
+
+@pytest.fixture
+def role(make_role):
+    """A role allowed every account-setting action on every setting."""
+    return make_role(allow(ACTIONS + ["ecs:PutAccountSettingDefault"]))
 
 
 def effective(ecs, principal, name="awsvpcTrunking"):
@@ -20,8 +43,8 @@ def effective(ecs, principal, name="awsvpcTrunking"):
     return s["value"]
 
 
-def test_put_without_principal_applies_to_the_assumed_role(client, role, assume):
-    other = client("iam").create_role(RoleName=unique("other"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+def test_put_without_principal_applies_to_the_assumed_role(client, role, make_role, assume):
+    other = make_role()
     ecs_as_role = client("ecs", assume(role))
     setting = ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled")["setting"]
     assert setting == {"name": "awsvpcTrunking", "value": "enabled", "principalArn": role, "type": "user"}
@@ -34,23 +57,25 @@ def test_put_without_principal_applies_to_the_assumed_role(client, role, assume)
     assert own["value"] == "enabled" and own["principalArn"] == role
 
 
-def test_effective_falls_back_to_account_default_then_aws_default(client, role, assume):
+def test_effective_falls_back_to_account_default_then_aws_default(client, role, assume, account):
     ecs = client("ecs")
-    account = client("sts").get_caller_identity()["Account"]
     root = f"arn:aws:iam::{account}:root"
-    region_ecs = client("ecs")
+    ecs_as_role = client("ecs", assume(role))
     try:
         assert effective(ecs, role, "containerInsights") == "disabled"
         default = ecs.put_account_setting_default(name="containerInsights", value="enabled")["setting"]
         assert default["principalArn"] == root
         assert effective(ecs, role, "containerInsights") == "enabled"
-        client("ecs", assume(role)).put_account_setting(name="containerInsights", value="disabled")
+        # Without principalArn the role reads its own effective settings: here the account default.
+        [own] = ecs_as_role.list_account_settings(name="containerInsights", effectiveSettings=True)["settings"]
+        assert (own["value"], own["principalArn"]) == ("enabled", role)
+        ecs_as_role.put_account_setting(name="containerInsights", value="disabled")
         assert effective(ecs, role, "containerInsights") == "disabled"
         # Without effectiveSettings only the principal's own settings are listed.
         own = ecs.list_account_settings(principalArn=role)["settings"]
         assert [s["name"] for s in own] == ["containerInsights"]
     finally:
-        region_ecs.put_account_setting_default(name="containerInsights", value="disabled")
+        ecs.put_account_setting_default(name="containerInsights", value="disabled")
 
 
 def test_delete_removes_only_the_principals_own_value(client, role, assume):
@@ -64,29 +89,118 @@ def test_delete_removes_only_the_principals_own_value(client, role, assume):
     ecs_as_role.delete_account_setting(name="awsvpcTrunking")
 
 
-def test_only_root_or_the_principal_itself_may_name_a_principal(client, role, assume):
-    other = client("iam").create_role(RoleName=unique("other"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+def test_only_root_or_the_principal_itself_may_name_a_principal(client, role, make_role, assume):
+    """Put, Delete and List alike: "In order to use this parameter, you must be the root user, or
+    the principal." Anyone else gets ClientException (the API reference: "using an action or
+    resource on behalf of a user that doesn't have permissions to use the action or resource")."""
+    other = make_role()
     ecs_as_role = client("ecs", assume(role))
-    with pytest.raises(ClientError) as e:
-        ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled", principalArn=other)
-    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    calls = {
+        "put": lambda p: ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled", principalArn=p),
+        "delete": lambda p: ecs_as_role.delete_account_setting(name="awsvpcTrunking", principalArn=p),
+        "list": lambda p: ecs_as_role.list_account_settings(name="awsvpcTrunking", principalArn=p, effectiveSettings=True),
+    }
+    for name, call in calls.items():
+        code, status, message = refusal(lambda: call(other))
+        assert (code, status) == ("ClientException", 400), name
+        assert role in message and other in message
     # Naming itself is fine, and so is root naming anyone.
-    ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled", principalArn=role)
+    for call in calls.values():
+        call(role)
     client("ecs").put_account_setting(name="awsvpcTrunking", value="enabled", principalArn=other)
     assert effective(client("ecs"), other) == "enabled"
 
 
+def test_account_root_is_not_the_callers_own_principal(client, role, assume, account):
+    """Regression: a role reading the account default by naming the account root."""
+    ecs_as_role = client("ecs", assume(role))
+    root = f"arn:aws:iam::{account}:root"
+    assert refusal(lambda: ecs_as_role.list_account_settings(
+        name="awsvpcTrunking", principalArn=root, effectiveSettings=True))[:2] == ("ClientException", 400)
+
+
+def test_a_session_acts_as_its_role_with_the_roles_path(client, make_role, assume):
+    """The session ARN (`assumed-role/NAME/SESSION`) has no path; the role it acts as keeps it."""
+    role = make_role(allow(ACTIONS), path="/enitrunk/test/")
+    assert ":role/enitrunk/test/" in role
+    ecs_as_role = client("ecs", assume(role))
+    assert ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled")["setting"]["principalArn"] == role
+    assert ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled", principalArn=role)["setting"]["principalArn"] == role
+    without_path = role.replace("/enitrunk/test/", "/")
+    assert refusal(lambda: ecs_as_role.list_account_settings(
+        name="awsvpcTrunking", principalArn=without_path))[0] == "ClientException"
+
+
+def test_the_templates_instance_role_policy_allows_only_awsvpc_trunking(client, make_role, assume):
+    session = assume(make_role(TEMPLATE_POLICY))
+    session_arn = client("sts", session).get_caller_identity()["Arn"]
+    ecs_as_role = client("ecs", session)
+    ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled")
+    ecs_as_role.list_account_settings(name="containerInsights", effectiveSettings=True)
+    ecs_as_role.delete_account_setting(name="awsvpcTrunking")
+    assert refusal(lambda: ecs_as_role.put_account_setting(name="containerInsights", value="enabled")) == (
+        "AccessDeniedException", 400,
+        f"User: {session_arn} is not authorized to perform: ecs:PutAccountSetting on resource: * because no "
+        "identity-based policy allows the ecs:PutAccountSetting action")
+    for call in (lambda: ecs_as_role.delete_account_setting(name="containerInsights"),
+                 lambda: ecs_as_role.put_account_setting_default(name="awsvpcTrunking", value="enabled")):
+        assert refusal(call)[:2] == ("AccessDeniedException", 400)
+
+
+def test_a_role_without_ecs_permissions_is_refused_every_account_setting_action(client, make_role, assume):
+    ecs_as_role = client("ecs", assume(make_role()))
+    calls = [
+        lambda: ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled"),
+        lambda: ecs_as_role.put_account_setting_default(name="awsvpcTrunking", value="enabled"),
+        lambda: ecs_as_role.delete_account_setting(name="awsvpcTrunking"),
+        lambda: ecs_as_role.list_account_settings(effectiveSettings=True),
+    ]
+    for call in calls:
+        assert refusal(call)[:2] == ("AccessDeniedException", 400)
+
+
+def test_an_explicit_deny_wins_over_an_allow(client, make_role, assume):
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "ecs:PutAccountSetting", "Resource": "*",
+         "Condition": {"StringEquals": {"ecs:account-setting": "awsvpcTrunking"}}}]})
+    role = make_role(allow("ecs:*"))
+    client("iam").put_role_policy(RoleName=role.rsplit("/", 1)[1], PolicyName="deny", PolicyDocument=deny)
+    ecs_as_role = client("ecs", assume(role))
+    ecs_as_role.put_account_setting(name="containerInsights", value="enabled")
+    code, _, message = refusal(lambda: ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled"))
+    assert code == "AccessDeniedException" and message.endswith("with an explicit deny in an identity-based policy")
+
+
+def test_aws_managed_policies_are_resolved(client, make_role, assume):
+    # The instance role's managed policy grants ECS agent actions, not account settings.
+    agent = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+    ecs_as_role = client("ecs", assume(make_role(managed=[agent])))
+    assert refusal(lambda: ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled"))[0] == "AccessDeniedException"
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    client("ecs", assume(make_role(managed=[agent, admin]))).put_account_setting(name="awsvpcTrunking", value="enabled")
+
+
+def test_users_are_authorized_by_their_own_and_their_groups_policies(client):
+    iam = client("iam")
+    user = create_user(client)
+    ecs_as_user = client("ecs", user)
+    _, _, message = refusal(lambda: ecs_as_user.put_account_setting(name="awsvpcTrunking", value="enabled"))
+    assert message.startswith(f"User: {user['Arn']} is not authorized to perform: ecs:PutAccountSetting")
+    group = unique("group")
+    iam.create_group(GroupName=group)
+    iam.put_group_policy(GroupName=group, PolicyName="ecs", PolicyDocument=allow(ACTIONS))
+    iam.add_user_to_group(GroupName=group, UserName=user["UserName"])
+    setting = ecs_as_user.put_account_setting(name="awsvpcTrunking", value="enabled")["setting"]
+    assert setting["principalArn"] == user["Arn"]
+
+
 @pytest.mark.parametrize("name", ["bogus", "AWSVPCTRUNKING", ""])
 def test_unknown_setting_names_are_invalid_parameters(client, name):
-    with pytest.raises(ClientError) as e:
-        client("ecs").put_account_setting(name=name, value="enabled")
-    assert e.value.response["Error"]["Code"] in ("InvalidParameterException",)
+    assert refusal(lambda: client("ecs").put_account_setting(name=name, value="enabled"))[0] == "InvalidParameterException"
 
 
 def test_invalid_value_is_an_invalid_parameter(client):
-    with pytest.raises(ClientError) as e:
-        client("ecs").put_account_setting(name="awsvpcTrunking", value="on")
-    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert refusal(lambda: client("ecs").put_account_setting(name="awsvpcTrunking", value="on"))[0] == "InvalidParameterException"
 
 
 def test_other_ecs_operations_go_to_moto(client):

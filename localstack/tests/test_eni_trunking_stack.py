@@ -24,7 +24,9 @@ def package() -> bytes:
     return bootstrap_zip(FUNCTIONS / "trunking_bootstrap.py")
 
 
-def template(bucket, key, setting_name="awsvpcTrunking", on_delete="Retain", role_suffix="a"):
+def template(bucket, key, setting_name="awsvpcTrunking", on_delete="Retain", role_suffix="a", allowed_setting=None):
+    """The trunking part of `templates/eni-trunking.yaml`, with its IAM policies: the instance role
+    may change only `allowed_setting` (default: the one the custom resource sets)."""
     lambda_role = {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -39,12 +41,26 @@ def template(bucket, key, setting_name="awsvpcTrunking", on_delete="Retain", rol
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
                 {"Effect": "Allow", "Principal": {"AWS": {"Fn::GetAtt": ["LambdaRole", "Arn"]}}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "account-setting", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["ecs:PutAccountSetting", "ecs:DeleteAccountSetting"], "Resource": "*",
+                 "Condition": {"StringEquals": {"ecs:account-setting": allowed_setting or setting_name}}},
+                {"Effect": "Allow", "Action": ["ecs:ListAccountSettings"], "Resource": "*"}]}}],
+        },
+    }
+    assume_policy = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": "assume-instance-role",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": {"Fn::GetAtt": ["InstanceRole", "Arn"]}}]},
+            "Roles": [{"Ref": "LambdaRole"}],
         },
     }
     return yaml.safe_dump({
         "Resources": {
             "LambdaRole": lambda_role,
             "InstanceRole": ec2_role,
+            "AssumeInstanceRole": assume_policy,
             "Function": {
                 "Type": "AWS::Lambda::Function",
                 "Properties": {
@@ -59,6 +75,7 @@ def template(bucket, key, setting_name="awsvpcTrunking", on_delete="Retain", rol
             },
             "Trunking": {
                 "Type": "Custom::EniTrunking",
+                "DependsOn": ["AssumeInstanceRole", "InvokeConfig"],
                 "Properties": {
                     "ServiceToken": {"Fn::GetAtt": ["Function", "Arn"]},
                     "ServiceTimeout": 120,
@@ -124,3 +141,18 @@ def test_invalid_setting_name_fails_fast_with_the_functions_reason(client):
     [failed] = [e for e in events if e["LogicalResourceId"] == "Trunking" and e["ResourceStatus"] == "CREATE_FAILED"]
     assert "bogusSetting" in failed["ResourceStatusReason"]
     assert "X-Amz-Signature" not in json.dumps(events, default=str)
+
+
+def test_an_instance_role_policy_for_another_setting_fails_the_stack(client):
+    """The emulator refuses what AWS refuses: the instance role may not change awsvpcTrunking."""
+    cfn = client("cloudformation")
+    bucket, key = upload(client)
+    name = unique("trunk-policy")
+    body = template(bucket, key, allowed_setting="containerInsights")
+    cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"])
+    stack = wait_stack(cfn, name, timeout=120)
+    assert stack["StackStatus"] in ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
+    events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+    [failed] = [e for e in events if e["LogicalResourceId"] == "Trunking" and e["ResourceStatus"] == "CREATE_FAILED"]
+    assert "AccessDeniedException" in failed["ResourceStatusReason"]
+    assert "ecs:PutAccountSetting" in failed["ResourceStatusReason"]

@@ -3,7 +3,7 @@
 import json
 import time
 
-from conftest import ENDPOINT, FUNCTIONS, bootstrap_zip, create_function
+from conftest import ENDPOINT, FUNCTIONS, allow, bootstrap_zip, create_function
 
 
 def invoke(lam, name, payload):
@@ -33,6 +33,28 @@ def test_runs_bootstrap_with_lambda_environment(client, role):
     # The environment is kept warm: a second invocation reaches the same process.
     _, again = invoke(client("lambda"), name, {"op": "echo"})
     assert again["pid"] == body["pid"]
+
+
+def test_the_function_runs_as_a_session_of_its_execution_role(client, role):
+    """As on Lambda: the function's credentials are those of `assumed-role/<role>/<function>`, and
+    what it may do is what its role's policies allow."""
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"))
+    lam = client("lambda")
+    r, answer = invoke(lam, name, {"op": "aws", "service": "sts", "method": "get_caller_identity"})
+    assert "FunctionError" not in r, answer
+    identity = answer["result"]
+    role_name = role.rsplit("/", 1)[1]
+    session = f"arn:aws:sts::{identity['Account']}:assumed-role/{role_name}/{name}"
+    assert identity["Arn"] == session
+    role_id = client("iam").get_role(RoleName=role_name)["Role"]["RoleId"]
+    assert identity["UserId"] == f"{role_id}:{name}"
+    # The role has no ECS permissions: the function is refused, as itself.
+    put = {"op": "aws", "service": "ecs", "method": "put_account_setting", "args": {"name": "awsvpcTrunking", "value": "enabled"}}
+    _, answer = invoke(lam, name, put)
+    assert answer["error"] == "AccessDeniedException" and answer["message"].startswith(f"User: {session} is not authorized")
+    client("iam").put_role_policy(RoleName=role_name, PolicyName="ecs", PolicyDocument=allow("ecs:PutAccountSetting"))
+    _, answer = invoke(lam, name, put)
+    assert answer["result"]["setting"]["principalArn"] == role
 
 
 def test_function_error_is_reported(client, role):

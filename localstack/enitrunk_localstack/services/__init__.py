@@ -6,7 +6,8 @@
   LocalStack imports; unit tested directly).
 - `ecs_capacity`: `CreateCapacityProvider`, `CreateService`, `UpdateService` as ECS treats
   capacity providers and strategies.
-- `ecs_errors`: ECS error responses (`InvalidParameterException`, `ClientException`).
+- `ecs_errors`: ECS error responses (`InvalidParameterException`, `ClientException`,
+  `AccessDeniedException`).
 - `autoscaling`: the `autoscaling:enitrunk` provider (`PROVIDER_OVERRIDE_AUTOSCALING=enitrunk`),
   entirely moto's.
 - `dispatch`: a provider's own handlers, then moto for every other operation.

@@ -4,13 +4,18 @@ Pure logic (no LocalStack imports) so that it can be unit tested directly; `serv
 to requests. AWS semantics (API reference, PutAccountSetting / ListAccountSettings):
 - a setting belongs to a principal (IAM user, IAM role, or the account root);
 - the root's own setting *is* the account default (`PutAccountSettingDefault` writes it);
-- the effective value for a principal is its own value, else the account default, else AWS's.
+- the effective value for a principal is its own value, else the account default, else AWS's;
+- `principalArn`: "In order to use this parameter, you must be the root user, or the principal."
+  (PutAccountSetting, DeleteAccountSetting, ListAccountSettings); otherwise the call acts on the
+  caller, an assumed-role session acting as its role.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+
+from enitrunk_localstack.auth.policy import root_arn
 
 # Setting names the ECS API accepts today (DESIGN §4), with the value AWS uses for a principal
 # that has no setting and an account without a default. Long ARN formats have been enabled for
@@ -51,8 +56,9 @@ class InvalidParameter(Exception):
     """Maps to the ECS `InvalidParameterException`."""
 
 
-def root_arn(account_id: str, partition: str = "aws") -> str:
-    return f"arn:{partition}:iam::{account_id}:root"
+class NotPermitted(Exception):
+    """Maps to the ECS `ClientException`, which the API reference describes as "using an action or
+    resource on behalf of a user that doesn't have permissions to use the action or resource"."""
 
 
 def is_root(principal_arn: str) -> bool:
@@ -94,18 +100,17 @@ class AccountSettings:
         return root_arn(self.account_id, self.partition)
 
     def _target(self, caller: str, principal_arn: str | None) -> str:
-        """Which principal a Put/Delete acts on: the caller, or one named by root or by itself."""
+        """Which principal a call acts on: the caller, or one named by root or by itself."""
         if not principal_arn or principal_arn == caller:
             return caller
-        if is_root(caller):
-            if f":{self.account_id}:" not in principal_arn:
-                raise InvalidParameter(f"The principal {principal_arn} is not in account {self.account_id}.")
-            return principal_arn
-        # Only the root, or the principal itself, may name a principal.
-        raise InvalidParameter(
-            "You can only specify a principalArn for your own IAM user or role, or when calling as the root user. "
-            f"Caller {caller} may not change the setting of {principal_arn}."
-        )
+        if not is_root(caller):
+            raise NotPermitted(
+                f"Only the root user or the principal itself may specify principalArn: {caller} is neither "
+                f"the root user nor {principal_arn}."
+            )
+        if f":{self.account_id}:" not in principal_arn:
+            raise InvalidParameter(f"The principal {principal_arn} is not in account {self.account_id}.")
+        return principal_arn
 
     def put(self, caller: str, name: str, value: str, principal_arn: str | None = None) -> dict:
         validate_name(name)
@@ -153,7 +158,7 @@ class AccountSettings:
     ) -> list[dict]:
         if name is not None:
             validate_name(name)
-        principal = principal_arn or caller
+        principal = self._target(caller, principal_arn)
         names = [name] if name else list(AWS_DEFAULTS)
         out: list[dict] = []
         with self.lock:

@@ -6,9 +6,11 @@ LocalStack community ships no ECS. It selects a service's provider by plugin nam
 Operations this provider does not handle go to moto (`dispatch`).
 
 ECS account settings are not moto's (moto keeps one value per account, ignoring the principal):
-they live in `account_settings.AccountSettings`, keyed by the calling principal, which is resolved
-from the request's access key through moto's STS assumed-role records and IAM users. Capacity
-providers and strategies are handled in `ecs_capacity`, mixed into the provider.
+they live in `account_settings.AccountSettings`, keyed by the calling principal (`auth.identity`:
+an assumed-role session acts as its role, an IAM user as itself, root credentials as the account
+root). Each account-settings call is first authorized against the caller's identity-based policies
+with the condition key `ecs:account-setting` (`auth.authorize`). Capacity providers and strategies
+are handled in `ecs_capacity`, mixed into the provider.
 """
 
 from __future__ import annotations
@@ -20,42 +22,43 @@ from contextlib import contextmanager
 from localstack.aws.api import RequestContext, handler
 from localstack.services.plugins import Service, aws_provider
 from localstack.state import StateVisitor
-from localstack.utils.aws.request_context import extract_access_key_id_from_auth_header
 
-from enitrunk_localstack.services.account_settings import AccountSettings, InvalidParameter, root_arn
+from enitrunk_localstack.auth.authorize import refusal
+from enitrunk_localstack.auth.identity import SESSION, USER, caller_of
+from enitrunk_localstack.auth.policy import root_arn
+from enitrunk_localstack.services.account_settings import AccountSettings, InvalidParameter, NotPermitted
 from enitrunk_localstack.services.dispatch import moto_dispatch_table
 from enitrunk_localstack.services.ecs_capacity import CapacityProviderHandlers
-from enitrunk_localstack.services.ecs_errors import InvalidParameterException
+from enitrunk_localstack.services.ecs_errors import (
+    AccessDeniedException,
+    ClientException,
+    InvalidParameterException,
+)
 
 LOG = logging.getLogger(__name__)
 
 
-def caller_principal(context: RequestContext) -> str:
-    """The IAM principal whose credentials signed the request.
+# The actions with the condition key `ecs:account-setting`, per the Service Authorization Reference
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html);
+# ListAccountSettings has none.
+ACCOUNT_SETTING_KEY_ACTIONS = frozenset({"PutAccountSetting", "PutAccountSettingDefault", "DeleteAccountSetting"})
 
-    An assumed-role session (`arn:aws:sts::ACCT:assumed-role/NAME/SESSION`) acts as its role
-    `arn:aws:iam::ACCT:role/NAME` for ECS account settings; IAM users as themselves; anything
-    else (LocalStack's `test` credentials, the account id as key) is the account root.
+
+def authorized_principal(context: RequestContext, operation: str, request: dict) -> str:
+    """The principal an account-settings call acts as, once its identity-based policies allow the call.
+
+    An assumed-role session (`arn:aws:sts::ACCT:assumed-role/NAME/SESSION`) acts as its role, with
+    the role's path (`arn:aws:iam::ACCT:role/PATH/NAME`); IAM users as themselves; root credentials
+    and LocalStack's internal calls as the account root.
     """
-    from moto.iam.models import iam_backends
-    from moto.sts.models import sts_backends
-
-    partition = context.partition or "aws"
-    access_key = extract_access_key_id_from_auth_header(context.request.headers)
-    if access_key:
-        accounts = [context.account_id] + [a for a in list(sts_backends.keys()) if a != context.account_id]
-        for account in accounts:
-            try:
-                backend = sts_backends[account][partition]
-            except KeyError:
-                continue
-            role = backend.get_assumed_role_from_access_key(access_key)
-            if role is not None:
-                return role.role_arn
-        user = iam_backends[context.account_id][partition].get_user_from_access_key_id(access_key)
-        if user is not None:
-            return user.arn
-    return root_arn(context.account_id, partition)
+    caller = caller_of(context)
+    keys = {"ecs:account-setting": request.get("name") or ""} if operation in ACCOUNT_SETTING_KEY_ACTIONS else {}
+    reason = refusal(caller, f"ecs:{operation}", keys=keys)
+    if reason is not None:
+        raise AccessDeniedException(reason)
+    if caller.kind in (USER, SESSION):
+        return caller.principal_arn
+    return root_arn(context.account_id, context.partition or "aws")
 
 
 class EcsProvider(CapacityProviderHandlers):
@@ -81,29 +84,30 @@ class EcsProvider(CapacityProviderHandlers):
 
     @handler("PutAccountSetting", expand=False)
     def put_account_setting(self, context: RequestContext, request: dict) -> dict:
-        caller = caller_principal(context)
-        with invalid_parameter():
+        caller = authorized_principal(context, "PutAccountSetting", request)
+        with account_setting_errors():
             s = self.settings(context).put(caller, request.get("name"), request.get("value"), request.get("principalArn"))
         LOG.debug("ecs PutAccountSetting %s=%s for %s (caller %s)", s["name"], s["value"], s["principalArn"], caller)
         return {"setting": _wire(s)}
 
     @handler("PutAccountSettingDefault", expand=False)
     def put_account_setting_default(self, context: RequestContext, request: dict) -> dict:
-        with invalid_parameter():
+        authorized_principal(context, "PutAccountSettingDefault", request)
+        with account_setting_errors():
             s = self.settings(context).put_default(request.get("name"), request.get("value"))
         return {"setting": _wire(s)}
 
     @handler("DeleteAccountSetting", expand=False)
     def delete_account_setting(self, context: RequestContext, request: dict) -> dict:
-        caller = caller_principal(context)
-        with invalid_parameter():
+        caller = authorized_principal(context, "DeleteAccountSetting", request)
+        with account_setting_errors():
             s = self.settings(context).delete(caller, request.get("name"), request.get("principalArn"))
         return {"setting": _wire(s)}
 
     @handler("ListAccountSettings", expand=False)
     def list_account_settings(self, context: RequestContext, request: dict) -> dict:
-        caller = caller_principal(context)
-        with invalid_parameter():
+        caller = authorized_principal(context, "ListAccountSettings", request)
+        with account_setting_errors():
             settings = self.settings(context).list(
                 caller,
                 name=request.get("name"),
@@ -116,12 +120,14 @@ class EcsProvider(CapacityProviderHandlers):
 
 
 @contextmanager
-def invalid_parameter():
-    """The account-settings logic's `InvalidParameter` (it has no LocalStack imports) as the ECS error."""
+def account_setting_errors():
+    """The account-settings logic's errors (it has no LocalStack imports) as the ECS errors."""
     try:
         yield
     except InvalidParameter as e:
         raise InvalidParameterException(str(e)) from None
+    except NotPermitted as e:
+        raise ClientException(str(e)) from None
 
 
 def _wire(s: dict) -> dict:

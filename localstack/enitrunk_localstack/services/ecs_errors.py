@@ -13,3 +13,11 @@ class ClientException(CommonServiceException):
 class InvalidParameterException(CommonServiceException):
     def __init__(self, message: str):
         super().__init__("InvalidParameterException", message, status_code=400, sender_fault=True)
+
+
+class AccessDeniedException(CommonServiceException):
+    """ECS's answer to a call the caller's IAM policies do not allow: HTTP 400, as the ECS API's
+    common errors list it (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html)."""
+
+    def __init__(self, message: str):
+        super().__init__("AccessDeniedException", message, status_code=400, sender_fault=True)

@@ -2,7 +2,9 @@
 
 Payload {"op": "echo"} answers the event and the runtime's environment (without secrets);
 {"op": "sleep", "seconds": N} sleeps; {"op": "fail"} posts an invocation error;
-{"op": "exit"} exits mid-invocation. Standard library only.
+{"op": "exit"} exits mid-invocation; {"op": "aws", "service": S, "method": M, "args": {...}} calls
+the AWS API with the function's own credentials (boto3, from this venv) and answers the result, or
+the error code.
 """
 
 import json
@@ -43,6 +45,16 @@ while True:
         post(f"/invocation/{request_id}/error",
              json.dumps({"errorType": "Boom", "errorMessage": "asked to fail"}).encode(),
              {"Lambda-Runtime-Function-Error-Type": "Boom"})
+        continue
+    if op == "aws":
+        import boto3
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = {"result": getattr(boto3.client(event["service"]), event["method"])(**event.get("args", {}))}
+        except ClientError as e:
+            answer = {"error": e.response["Error"]["Code"], "message": e.response["Error"]["Message"]}
+        post(f"/invocation/{request_id}/response", json.dumps(answer, default=str).encode())
         continue
     env = {k: os.environ.get(k) for k in ENV_KEYS}
     env["has_credentials"] = all(os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))

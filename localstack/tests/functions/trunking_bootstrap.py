@@ -1,7 +1,8 @@
 """Stand-in for custom-resource-lambda's `bootstrap` (DESIGN §2.1, Role scope), for the suite.
 
-Assumes `RoleArn`, turns the setting on as that role (no principalArn), reads it back with
-ListAccountSettings(effectiveSettings) and PUTs the response to ResponseURL with an empty
+Assumes `RoleArn`, turns the setting on as that role (no principalArn), reads its own effective
+setting back with ListAccountSettings(effectiveSettings), again naming no principal (only the root
+user or the principal itself may name one), and PUTs the response to ResponseURL with an empty
 Content-Type. Delete with OnDelete=Reset removes the role's own setting. The real binary
 replaces it when ENITRUNK_BOOTSTRAP points at it.
 """
@@ -31,7 +32,7 @@ def handle(event):
             ecs.delete_account_setting(name=name)
         return physical_id, {}
     ecs.put_account_setting(name=name, value=value)
-    [s] = ecs.list_account_settings(name=name, principalArn=role, effectiveSettings=True)["settings"]
+    [s] = ecs.list_account_settings(name=name, effectiveSettings=True)["settings"]
     return physical_id, {"SettingName": s["name"], "Value": s["value"], "PrincipalArn": s["principalArn"]}
 
 
