@@ -177,7 +177,7 @@ pub async fn put_setting(
         .send()
         .await
         .map(drop)
-        .map_err(|e| Error::aws("ecs:PutAccountSetting", principal, e))
+        .map_err(|e| Error::aws("ecs:PutAccountSetting", principal, e).for_setting(name))
 }
 
 pub async fn put_default(
@@ -192,7 +192,7 @@ pub async fn put_default(
         .send()
         .await
         .map(drop)
-        .map_err(|e| Error::aws("ecs:PutAccountSettingDefault", principal, e))
+        .map_err(|e| Error::aws("ecs:PutAccountSettingDefault", principal, e).for_setting(name))
 }
 
 pub async fn delete_setting(
@@ -205,7 +205,7 @@ pub async fn delete_setting(
         .send()
         .await
         .map(drop)
-        .map_err(|e| Error::aws("ecs:DeleteAccountSetting", principal, e))
+        .map_err(|e| Error::aws("ecs:DeleteAccountSetting", principal, e).for_setting(name))
 }
 
 /// The value in force for the caller: its own setting, else the account default, else AWS's.

@@ -30,6 +30,15 @@ pub enum Error {
         code: Option<String>,
     },
     #[error(
+        "{action} of {setting_name} as {principal_arn} was denied ({detail}); that principal's IAM policy must allow {action} for this setting (condition key ecs:account-setting = {setting_name})"
+    )]
+    SettingDenied {
+        action: &'static str,
+        setting_name: String,
+        principal_arn: String,
+        detail: String,
+    },
+    #[error(
         "ecs:{action} succeeded but the effective {setting_name} for {principal_arn} is `{actual}`, not `{expected}`; check for an account default or SCP that overrides it"
     )]
     NotEffective {
@@ -63,6 +72,24 @@ impl Error {
             target: target.into(),
             detail,
             code,
+        }
+    }
+
+    /// A refused change of `setting_name` says which permission is missing.
+    pub fn for_setting(self, setting_name: &str) -> Error {
+        match self {
+            Error::Aws {
+                action,
+                target,
+                detail,
+                code,
+            } if is_access_denied(code.as_deref()) => Error::SettingDenied {
+                action,
+                setting_name: setting_name.to_owned(),
+                principal_arn: target,
+                detail,
+            },
+            other => other,
         }
     }
 

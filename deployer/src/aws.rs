@@ -130,7 +130,11 @@ impl Aws {
 pub fn is_rejected_credentials(code: &str) -> bool {
     matches!(
         code,
-        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "SignatureDoesNotMatch"
+        "ExpiredToken"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "SignatureDoesNotMatch"
     )
 }
 

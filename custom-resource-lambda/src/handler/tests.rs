@@ -382,6 +382,27 @@ async fn ecs_invalid_parameter_fails_with_ecs_message() {
 }
 
 #[tokio::test]
+async fn a_put_the_roles_policy_denies_names_the_setting_and_the_permission() {
+    let sts = assume_ok(ROLE);
+    let put = mock!(Ecs::put_account_setting).then_http_response(ecs_error(
+        "AccessDeniedException",
+        "User: x is not authorized to perform: ecs:PutAccountSetting on resource: *",
+    ));
+    let h = harness(&[&sts], &[&put]);
+    let p = props(json!({"RoleArn": ROLE, "SettingName": "containerInsights"}));
+    let o = h.run(event(CREATE, json!({"ResourceProperties": p}))).await;
+    assert_failed(
+        &o,
+        &[
+            "ecs:PutAccountSetting of containerInsights as",
+            ROLE,
+            "was denied (AccessDeniedException",
+            "ecs:account-setting = containerInsights",
+        ],
+    );
+}
+
+#[tokio::test]
 async fn setting_not_effective_after_put_fails() {
     let (sts, put, read) = (
         assume_ok(ROLE),
