@@ -17,6 +17,8 @@ Every module, by subpackage (each subpackage's docstring says more):
   - `cloudformation.custom_resource`: the custom-resource protocol (`Custom::*`).
   - `cloudformation.engine_patches`: fixes to the engine (replacement Delete, delete after a
     failed create).
+  - `cloudformation.rollback`: the rollback of a failed create, and what a rolled-back stack
+    allows.
   - `cloudformation.ecs`, `cloudformation.ec2`, `cloudformation.autoscaling`: resource providers
     backed by moto, one module per service.
   - `cloudformation.common`: helpers the providers share.

@@ -4,6 +4,8 @@
   custom-resource protocol.
 - `engine_patches`: fixes to LocalStack's engine: the Delete of a custom resource's old physical
   id after a replacement, and the delete of a stack whose create failed part way.
+- `rollback`: a failed create rolls back (custom resources get their Delete) and the stack can
+  then only be deleted, as in CloudFormation.
 - `ecs`: `AWS::ECS::{Cluster,TaskDefinition,Service,CapacityProvider,ClusterCapacityProviderAssociations}`.
 - `ec2`: `AWS::EC2::LaunchTemplate`, `AWS::EC2::EIP`.
 - `autoscaling`: `AWS::AutoScaling::AutoScalingGroup`.

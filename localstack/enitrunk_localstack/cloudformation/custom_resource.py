@@ -13,7 +13,10 @@ the protocol as CloudFormation does
   (1-3600, default 3600), polling with a short backoff rather than fixed one-second sleeps;
 - `ResourceProperties` values are passed as strings, as CloudFormation does;
 - `FAILED` fails the resource with the function's `Reason`; `SUCCESS` gives the physical id
-  (`!Ref`) and `Data` (`Fn::GetAtt`).
+  (`!Ref`) and `Data` (`Fn::GetAtt`);
+- a Create that failed after its request was sent keeps a physical id, the one its `FAILED`
+  response carried or else one CloudFormation makes up, so the rollback sends the function a
+  Delete for it (`rollback`).
 
 The resource model kept by the engine holds the `Data` keys at top level (the engine resolves
 `Fn::GetAtt X.Key` from the model), the physical id, and the properties the function last
@@ -43,7 +46,7 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from enitrunk_localstack.cloudformation.common import plugin, success
+from enitrunk_localstack.cloudformation.common import generated_name, plugin, success
 
 LOG = logging.getLogger(__name__)
 
@@ -174,7 +177,7 @@ class CustomResourceProvider(ResourceProvider[dict]):
         physical_id = model.get(PHYSICAL_ID)
         props = model.get(PROPERTIES)
         if physical_id is None or props is None:
-            # Nothing was ever created for this resource (its Create never succeeded).
+            # No request was ever sent for this resource (its Create failed before that).
             return success({})
         return self._run(request, "Delete", props, old_props=None, physical_id=physical_id)
 
@@ -188,9 +191,18 @@ class CustomResourceProvider(ResourceProvider[dict]):
         old_props: dict | None,
         physical_id: str | None,
     ) -> ProgressEvent[dict]:
-        def failed(message: str) -> ProgressEvent[dict]:
-            # A failed Update/Delete leaves the resource as it was.
-            return ProgressEvent(OperationStatus.FAILED, resource_model=request.previous_state or {}, message=message)
+        def failed(message: str, sent: bool = False, answered_id: str | None = None) -> ProgressEvent[dict]:
+            if request_type != "Create":
+                # A failed Update/Delete leaves the resource as it was.
+                model = request.previous_state or {}
+            elif sent:
+                # The function may have done part of the work: the rollback's Delete names it, by
+                # the id the function answered or else by one CloudFormation makes up (reported
+                # in https://github.com/remind101/empire/issues/918).
+                model = {PHYSICAL_ID: answered_id or generated_name(request), PROPERTIES: props}
+            else:
+                model = {}
+            return ProgressEvent(OperationStatus.FAILED, resource_model=model, message=message)
 
         token = props.get("ServiceToken")
         if not token:
@@ -239,38 +251,42 @@ class CustomResourceProvider(ResourceProvider[dict]):
         if body is None:
             return failed(
                 "CloudFormation did not receive a response from your Custom Resource. "
-                f"Please check your logs for requestId [{request_id}]."
+                f"Please check your logs for requestId [{request_id}].",
+                sent=True,
             )
-        return self._interpret(request, request_type, props, physical_id, request_id, body, failed)
+        return self._interpret(request_type, props, request_id, body, failed)
 
-    def _interpret(self, request, request_type, props, physical_id, request_id, body: bytes, failed):
+    def _interpret(self, request_type, props, request_id, body: bytes, failed):
         if len(body) > MAX_RESPONSE_BYTES:
-            return failed("Response object is too long.")
+            return failed("Response object is too long.", sent=True)
         try:
             response = json.loads(body)
             if not isinstance(response, dict):
                 raise ValueError("not an object")
         except ValueError:
-            return failed(f"Invalid response object: the body is not a JSON object (RequestId: {request_id}).")
+            return failed(f"Invalid response object: the body is not a JSON object (RequestId: {request_id}).", sent=True)
         status = response.get("Status")
+        new_id = response.get("PhysicalResourceId")
+        answered_id = new_id if isinstance(new_id, str) and new_id else None
         if response.get("RequestId") not in (None, request_id):
-            return failed(f"Invalid response object: RequestId does not match {request_id}.")
+            return failed(f"Invalid response object: RequestId does not match {request_id}.", sent=True)
         if status == "FAILED":
             reason = response.get("Reason") or "See the details in CloudWatch Log Stream"
             return failed(
                 f"Received response status [FAILED] from custom resource. Message returned: {reason} "
-                f"(RequestId: {request_id})"
+                f"(RequestId: {request_id})",
+                sent=True,
+                answered_id=answered_id,
             )
         if status != "SUCCESS":
-            return failed(f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r}.")
-        new_id = response.get("PhysicalResourceId")
-        if not isinstance(new_id, str) or not new_id:
-            return failed("Invalid PhysicalResourceId")
+            return failed(f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r}.", sent=True)
+        if answered_id is None:
+            return failed("Invalid PhysicalResourceId", sent=True)
         if len(new_id.encode()) > MAX_PHYSICAL_ID_BYTES:
-            return failed("Invalid PhysicalResourceId: longer than 1 KB.")
+            return failed("Invalid PhysicalResourceId: longer than 1 KB.", sent=True)
         data = response.get("Data") or {}
         if not isinstance(data, dict):
-            return failed("Invalid response object: Data must be a JSON object.")
+            return failed("Invalid response object: Data must be a JSON object.", sent=True, answered_id=new_id)
         if request_type == "Delete":
             return success({})
         model = {**data, PHYSICAL_ID: new_id, PROPERTIES: props}
