@@ -1,9 +1,12 @@
 """`Custom::*` resources through LocalStack's CloudFormation, backed by a provided.al2023 function
-(`functions/cr_bootstrap.py`)."""
+(`functions/cr_bootstrap.py`): the request, and the response protocol as CloudFormation enforces
+it (localstack/README.md, "CloudFormation as AWS documents it")."""
 
+import json
 import re
 import time
 
+import pytest
 import yaml
 
 from conftest import events, outputs, requests_for, unique, wait_stack
@@ -106,3 +109,50 @@ def test_service_timeout_fails_a_silent_function(client, cr_function, records_bu
         f"Please check your logs for requestId [{create['RequestId']}].")
     # Nothing named what the function did: the rollback's Delete names an id CloudFormation made up.
     assert made_up_id(stack["StackName"]).fullmatch(delete["PhysicalResourceId"]), delete
+
+
+# ------------------------------------------------------------------------------------------------
+# The response object (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html)
+
+INVALID_RESPONSES = {
+    # "The total size of the response body can't exceed 4096 bytes."
+    "too_long": ({"Response": json.dumps({"Data": {"Pad": "x" * 4096}})}, "Response object is too long.", None),
+    "not_json": ({"Body": "this is not JSON"}, "Invalid Response object: the response body is not a JSON object.", None),
+    # StackId, RequestId, LogicalResourceId: "This response value should be copied verbatim from the request."
+    "wrong_request_id": (
+        {"Response": json.dumps({"RequestId": "not-the-request"})},
+        "Invalid Response object: RequestId must be copied from the request ({request_id}).", None),
+    "missing_stack_id": (
+        {"Response": json.dumps({"StackId": None})},
+        "Invalid Response object: StackId must be copied from the request ({stack_id}).", None),
+    "wrong_logical_id": (
+        {"Response": json.dumps({"LogicalResourceId": "Other"})},
+        "Invalid Response object: LogicalResourceId must be copied from the request (Probe).", None),
+    # Status: "Must be either SUCCESS or FAILED."
+    "invalid_status": (
+        {"Response": json.dumps({"Status": "FAILURE"})},
+        "Invalid Response object: 'FAILURE' is not a valid ResponseStatus", None),
+    # PhysicalResourceId: "Required: Yes"; without it CloudFormation reports only this, not the Reason.
+    "failed_without_physical_id": (
+        {"Fail": "the real reason", "Response": json.dumps({"PhysicalResourceId": None})}, "Invalid PhysicalResourceId", None),
+    "success_with_empty_physical_id": ({"Id": ""}, "Invalid PhysicalResourceId", None),
+    # Reason: "Required if Status is FAILED."
+    "failed_without_reason": (
+        {"Response": json.dumps({"Status": "FAILED", "Reason": None})},
+        "Invalid Response object: Reason is required when Status is FAILED.", "cr-default"),
+}
+
+
+@pytest.mark.parametrize("case", INVALID_RESPONSES)
+def test_an_invalid_response_fails_the_resource_and_rolls_back(client, cr_function, records_bucket, case):
+    props, expected, answered_id = INVALID_RESPONSES[case]
+    stack_id, stack, reason = create_failing(client, cr_function, props)
+    create, delete = requests_for(client, records_bucket, stack_id)
+    assert reason == expected.format(request_id=create["RequestId"], stack_id=stack_id)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    # The rollback's Delete names the id the function answered, or else one CloudFormation made up.
+    assert delete["RequestType"] == "Delete"
+    if answered_id:
+        assert delete["PhysicalResourceId"] == answered_id
+    else:
+        assert made_up_id(stack["StackName"]).fullmatch(delete["PhysicalResourceId"]), delete

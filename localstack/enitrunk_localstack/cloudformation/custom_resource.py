@@ -13,7 +13,8 @@ the protocol as CloudFormation does
   (1-3600, default 3600), polling with a short backoff rather than fixed one-second sleeps;
 - `ResourceProperties` values are passed as strings, as CloudFormation does;
 - `FAILED` fails the resource with the function's `Reason`; `SUCCESS` gives the physical id
-  (`!Ref`) and `Data` (`Fn::GetAtt`);
+  (`!Ref`) and `Data` (`Fn::GetAtt`); a response that breaks the protocol fails the resource
+  (`judge`, localstack/README.md lists each rule and its source);
 - a Create that failed after its request was sent keeps a physical id, the one its `FAILED`
   response carried or else one CloudFormation makes up, so the rollback sends the function a
   Delete for it (`rollback`).
@@ -30,6 +31,7 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import boto3
@@ -58,6 +60,8 @@ DEFAULT_SERVICE_TIMEOUT_S = 3600
 MAX_RESPONSE_BYTES = 4096
 MAX_PHYSICAL_ID_BYTES = 1024
 PRESIGN_EXPIRY_S = 7200
+# Copied verbatim from the request into the response (crpg-ref-responses.html).
+ECHOED_FIELDS = ("StackId", "RequestId", "LogicalResourceId")
 
 
 def stringify(value):
@@ -145,6 +149,59 @@ class ResponseChannel:
                 return None
             time.sleep(min(delay, remaining))
             delay = min(delay * 1.5, 0.5)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What CloudFormation makes of a response: `reason` is None for a valid `SUCCESS`."""
+
+    reason: str | None
+    physical_id: str | None = None
+    data: dict | None = None
+
+
+def judge(body: bytes, request: dict) -> Verdict:
+    """A response body as CloudFormation reads it, for the request `request` (its echoed fields).
+
+    Each rule and its source (the documentation, or public reports where it is silent) is in
+    localstack/README.md. A `FAILED` response keeps its physical id when it has a valid one, for
+    the Delete of the rollback.
+    """
+    if len(body) > MAX_RESPONSE_BYTES:
+        return Verdict("Response object is too long.")
+    try:
+        response = json.loads(body)
+    except ValueError:
+        response = None
+    if not isinstance(response, dict):
+        return Verdict("Invalid Response object: the response body is not a JSON object.")
+    for field in ECHOED_FIELDS:
+        if response.get(field) != request[field]:
+            return Verdict(f"Invalid Response object: {field} must be copied from the request ({request[field]}).")
+    status = response.get("Status")
+    if status not in ("SUCCESS", "FAILED"):
+        return Verdict(f"Invalid Response object: '{status}' is not a valid ResponseStatus")
+    physical_id = response.get("PhysicalResourceId")
+    if not isinstance(physical_id, str) or not physical_id:
+        # Reported: CloudFormation then says only this, even for a FAILED with a Reason.
+        return Verdict("Invalid PhysicalResourceId")
+    if len(physical_id.encode()) > MAX_PHYSICAL_ID_BYTES:
+        return Verdict("Invalid PhysicalResourceId: longer than 1 KB.")
+    if status == "FAILED":
+        reason = response.get("Reason")
+        if not isinstance(reason, str) or not reason:
+            return Verdict("Invalid Response object: Reason is required when Status is FAILED.", physical_id)
+        return Verdict(
+            f"Received response status [FAILED] from custom resource. Message returned: {reason} "
+            f"(RequestId: {request['RequestId']})",
+            physical_id,
+        )
+    data = response.get("Data")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return Verdict("Invalid Response object: Data must be a JSON object.", physical_id)
+    return Verdict(None, physical_id, data)
 
 
 class CustomResourceProvider(ResourceProvider[dict]):
@@ -254,43 +311,12 @@ class CustomResourceProvider(ResourceProvider[dict]):
                 f"Please check your logs for requestId [{request_id}].",
                 sent=True,
             )
-        return self._interpret(request_type, props, request_id, body, failed)
-
-    def _interpret(self, request_type, props, request_id, body: bytes, failed):
-        if len(body) > MAX_RESPONSE_BYTES:
-            return failed("Response object is too long.", sent=True)
-        try:
-            response = json.loads(body)
-            if not isinstance(response, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            return failed(f"Invalid response object: the body is not a JSON object (RequestId: {request_id}).", sent=True)
-        status = response.get("Status")
-        new_id = response.get("PhysicalResourceId")
-        answered_id = new_id if isinstance(new_id, str) and new_id else None
-        if response.get("RequestId") not in (None, request_id):
-            return failed(f"Invalid response object: RequestId does not match {request_id}.", sent=True)
-        if status == "FAILED":
-            reason = response.get("Reason") or "See the details in CloudWatch Log Stream"
-            return failed(
-                f"Received response status [FAILED] from custom resource. Message returned: {reason} "
-                f"(RequestId: {request_id})",
-                sent=True,
-                answered_id=answered_id,
-            )
-        if status != "SUCCESS":
-            return failed(f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r}.", sent=True)
-        if answered_id is None:
-            return failed("Invalid PhysicalResourceId", sent=True)
-        if len(new_id.encode()) > MAX_PHYSICAL_ID_BYTES:
-            return failed("Invalid PhysicalResourceId: longer than 1 KB.", sent=True)
-        data = response.get("Data") or {}
-        if not isinstance(data, dict):
-            return failed("Invalid response object: Data must be a JSON object.", sent=True, answered_id=new_id)
+        verdict = judge(body, event)
+        if verdict.reason is not None:
+            return failed(verdict.reason, sent=True, answered_id=verdict.physical_id)
         if request_type == "Delete":
             return success({})
-        model = {**data, PHYSICAL_ID: new_id, PROPERTIES: props}
-        return success(model)
+        return success({**verdict.data, PHYSICAL_ID: verdict.physical_id, PROPERTIES: props})
 
 
 CustomResourceProviderPlugin = plugin("AWS::CloudFormation::CustomResource", CustomResourceProvider)
