@@ -1,15 +1,20 @@
 """`Custom::*` resources through LocalStack's CloudFormation, backed by a provided.al2023 function
-(`functions/cr_bootstrap.py`): the request, and the response protocol as CloudFormation enforces
-it (localstack/README.md, "CloudFormation as AWS documents it")."""
+(`functions/cr_bootstrap.py`): the request, the response protocol as CloudFormation enforces it,
+and the pre-signed ResponseURL as S3 enforces it (localstack/README.md, "CloudFormation as AWS
+documents it")."""
 
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 
+import boto3
 import pytest
 import yaml
+from botocore.config import Config
 
-from conftest import events, outputs, requests_for, unique, wait_stack
+from conftest import REGION, events, outputs, requests_for, unique, wait_stack
 
 
 
@@ -156,3 +161,41 @@ def test_an_invalid_response_fails_the_resource_and_rolls_back(client, cr_functi
         assert delete["PhysicalResourceId"] == answered_id
     else:
         assert made_up_id(stack["StackName"]).fullmatch(delete["PhysicalResourceId"]), delete
+
+
+# ------------------------------------------------------------------------------------------------
+# The pre-signed ResponseURL, as S3 checks it
+
+
+@pytest.mark.parametrize("url, status, code, message", [
+    ("tamper", 403, "SignatureDoesNotMatch", None),
+    ("expired", 403, "AccessDenied", "Request has expired"),
+])
+def test_an_answer_s3_refuses_is_no_answer(client, cr_function, records_bucket, url, status, code, message):
+    stack_id, stack, reason = create_failing(client, cr_function, {"Url": url}, service_timeout=3)
+    create, _delete = requests_for(client, records_bucket, stack_id)
+    assert create["_put"]["Status"] == status and create["_put"]["Code"] == code, create["_put"]
+    if message:
+        assert create["_put"]["Message"] == message
+    assert reason.startswith("CloudFormation did not receive a response from your Custom Resource.")
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+
+
+def test_other_buckets_keep_localstacks_lax_presigned_urls(client, endpoint):
+    """Only the response buckets are strict: the rest of S3 keeps S3_SKIP_SIGNATURE_VALIDATION."""
+    signer = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test",
+                          aws_secret_access_key="not-the-secret", config=Config(signature_version="s3v4"))
+
+    def put(bucket):
+        url = signer.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=60)
+        req = urllib.request.Request(url, data=b"x", method="PUT", headers={"Content-Type": ""})
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    bucket = unique("lax")
+    client("s3").create_bucket(Bucket=bucket)
+    assert put(bucket) == 200
+    assert put("cloudformation-custom-resource-response-useast1") == 403

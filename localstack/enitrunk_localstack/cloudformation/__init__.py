@@ -4,6 +4,7 @@
   custom-resource protocol.
 - `engine_patches`: fixes to LocalStack's engine: the Delete of a custom resource's old physical
   id after a replacement, and the delete of a stack whose create failed part way.
+- `response_bucket`: the response bucket's pre-signed URLs validated as S3 validates them.
 - `rollback`: a failed create rolls back (custom resources get their Delete) and the stack can
   then only be deleted, as in CloudFormation.
 - `ecs`: `AWS::ECS::{Cluster,TaskDefinition,Service,CapacityProvider,ClusterCapacityProviderAssociations}`.

@@ -6,8 +6,10 @@ the `localstack.cloudformation.resource_providers` namespace and finds none. Thi
 the protocol as CloudFormation does
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref.html):
 
-- the request carries a pre-signed S3 `ResponseURL` (PUT, SigV4 query auth, 2 h) to an object in
-  a bucket of LocalStack's internal account, so the function answers with a plain HTTP PUT;
+- the request carries a pre-signed S3 `ResponseURL` (PUT, SigV4 query auth, host the only signed
+  header, valid 2 h, as in the URLs CloudFormation issues) to an object in a bucket of LocalStack's
+  internal account, so the function answers with a plain HTTP PUT; S3 checks its signature and
+  expiry as AWS does (`response_bucket`);
 - the function (the `ServiceToken` Lambda ARN) is invoked asynchronously (`Event`);
 - CloudFormation then waits for the response object, up to `ServiceTimeout` seconds
   (1-3600, default 3600), polling with a short backoff rather than fixed one-second sleeps;
@@ -47,6 +49,7 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceProvider,
     ResourceRequest,
 )
+from localstack.services.s3.constants import DEFAULT_PRE_SIGNED_SECRET_ACCESS_KEY
 
 from enitrunk_localstack.cloudformation.common import generated_name, plugin, success
 
@@ -59,7 +62,9 @@ PROPERTIES = "Enitrunk::ResourceProperties"
 DEFAULT_SERVICE_TIMEOUT_S = 3600
 MAX_RESPONSE_BYTES = 4096
 MAX_PHYSICAL_ID_BYTES = 1024
+# Not documented; the URLs CloudFormation issues say `X-Amz-Expires=7200`.
 PRESIGN_EXPIRY_S = 7200
+RESPONSE_BUCKET_PREFIX = "cloudformation-custom-resource-response-"
 # Copied verbatim from the request into the response (crpg-ref-responses.html).
 ECHOED_FIELDS = ("StackId", "RequestId", "LogicalResourceId")
 
@@ -91,7 +96,13 @@ def service_timeout(properties: dict) -> int:
 
 
 def response_bucket(region: str) -> str:
-    return f"cloudformation-custom-resource-response-{region}"
+    """The bucket's name as on AWS: "AWS Region names don't contain dashes. For example, `uswest2`"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-vpce-bucketnames.html)."""
+    return RESPONSE_BUCKET_PREFIX + region.replace("-", "")
+
+
+def is_response_bucket(bucket: str | None) -> bool:
+    return bool(bucket) and bucket.startswith(RESPONSE_BUCKET_PREFIX)
 
 
 class ResponseChannel:
@@ -119,12 +130,14 @@ class ResponseChannel:
 
     def presigned_put_url(self) -> str:
         # Signed like AWS's (SigV4 query parameters), for the address functions reach LocalStack at.
+        # S3 validates a pre-signed URL whose access key IAM does not know against LocalStack's
+        # default pre-signing secret (`presigned_url.get_credentials_from_parameters`).
         client = boto3.client(
             "s3",
             region_name=self.region,
             endpoint_url=config.external_service_url(),
             aws_access_key_id=config.INTERNAL_RESOURCE_ACCOUNT,
-            aws_secret_access_key=INTERNAL_AWS_SECRET_ACCESS_KEY,
+            aws_secret_access_key=DEFAULT_PRE_SIGNED_SECRET_ACCESS_KEY,
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
         return client.generate_presigned_url(
