@@ -178,3 +178,119 @@ def test_a_resource_whose_create_failed_is_not_deleted_again(client):
 
     cfn.delete_stack(StackName=stack_id)
     assert wait_stack(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE"
+
+
+# ------------------------------------------------------------------------------------------------
+# A failed update
+
+
+def update(cfn, stack_id, body, via):
+    if via == "UpdateStack":
+        cfn.update_stack(StackName=stack_id, TemplateBody=body, Capabilities=CAPABILITIES)
+        return
+    change_set = cfn.create_change_set(
+        StackName=stack_id, ChangeSetName=unique("update"), TemplateBody=body, Capabilities=CAPABILITIES)["Id"]
+    wait_change_set(cfn, change_set)
+    cfn.execute_change_set(ChangeSetName=change_set)
+
+
+def updatable(token, probe, value, extra=None):
+    """A parameter, then Probe (which needs it), and whatever else `extra` adds."""
+    resources = {
+        "Param": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": value}},
+        "Probe": {"Type": "Custom::Probe", "Properties": {
+            "ServiceToken": token, "Value": {"Fn::GetAtt": ["Param", "Value"]}, **probe}},
+        **(extra or {}),
+    }
+    return yaml.safe_dump({
+        "Resources": resources,
+        "Outputs": {"Value": {"Value": {"Fn::GetAtt": ["Param", "Value"]}}, "Ref": {"Value": {"Ref": "Probe"}}},
+    })
+
+
+def since(cfn, stack_id, count):
+    """The events after the first `count` ones."""
+    return events(cfn, stack_id)[count:]
+
+
+@pytest.mark.parametrize("via", ["UpdateStack", "CreateChangeSet"])
+def test_a_failed_update_goes_back_to_the_previous_template(client, cr_function, records_bucket, via):
+    cfn, ssm = client("cloudformation"), client("ssm")
+    previous = updatable(cr_function, {"Id": "one", "Echo": "a"}, "v1")
+    stack_id = create(cfn, unique("update-fails"), previous, "CreateStack")
+    stack = wait_stack(cfn, stack_id)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", events(cfn, stack_id)
+    before = len(events(cfn, stack_id))
+
+    # Param changes, Added is created, then Probe's function fails its Update.
+    added = {"Added": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "new"}}}
+    failing = yaml.safe_load(updatable(cr_function, {"Id": "one", "Echo": "b", "Fail": "no update today"}, "v2", added))
+    failing["Resources"]["Probe"]["DependsOn"] = "Added"
+    update(cfn, stack_id, yaml.safe_dump(failing), via)
+    stack = wait_stack(cfn, stack_id)
+
+    assert (stack["StackStatus"], stack.get("StackStatusReason")) == (
+        "UPDATE_ROLLBACK_COMPLETE", "The following resource(s) failed to update: [Probe]."), since(cfn, stack_id, before)
+    name = stack["StackName"]
+    assert [(lid, s) for lid, s, _ in since(cfn, stack_id, before)] == [
+        (name, "UPDATE_IN_PROGRESS"),
+        ("Added", "CREATE_IN_PROGRESS"), ("Added", "CREATE_COMPLETE"),
+        ("Param", "UPDATE_IN_PROGRESS"), ("Param", "UPDATE_COMPLETE"),
+        ("Probe", "UPDATE_IN_PROGRESS"), ("Probe", "UPDATE_FAILED"),
+        (name, "UPDATE_ROLLBACK_IN_PROGRESS"),
+        # What was updated goes back, in the order it was updated, the failed one too.
+        ("Param", "UPDATE_IN_PROGRESS"), ("Param", "UPDATE_COMPLETE"),
+        ("Probe", "UPDATE_IN_PROGRESS"), ("Probe", "UPDATE_COMPLETE"),
+        (name, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
+        # What was created goes.
+        ("Added", "DELETE_IN_PROGRESS"), ("Added", "DELETE_COMPLETE"),
+        (name, "UPDATE_ROLLBACK_COMPLETE"),
+    ], since(cfn, stack_id, before)
+
+    # The function got the rollback as an Update back to the previous properties.
+    rollback = requests_for(client, records_bucket, stack_id)[-1]
+    assert (rollback["RequestType"], rollback["PhysicalResourceId"]) == ("Update", "one")
+    assert (rollback["ResourceProperties"]["Echo"], rollback["OldResourceProperties"]["Echo"]) == ("a", "b")
+    assert "Fail" not in rollback["ResourceProperties"]
+
+    # The stack is back to what it was: resources, outputs, template; and it can be updated.
+    param = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=stack_id)["StackResourceSummaries"]}
+    assert sorted(param) == ["Param", "Probe"]
+    assert ssm.get_parameter(Name=param["Param"])["Parameter"]["Value"] == "v1"
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == {"Value": "v1", "Ref": "one"}
+    assert "Added" not in cfn.get_template(StackName=stack_id)["TemplateBody"]
+    update(cfn, stack_id, updatable(cr_function, {"Id": "one", "Echo": "b"}, "v2"), via)
+    stack = wait_stack(cfn, stack_id)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE", since(cfn, stack_id, before)
+    assert ssm.get_parameter(Name=param["Param"])["Parameter"]["Value"] == "v2"
+    cfn.delete_stack(StackName=stack_id)
+    assert wait_stack(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE"
+
+
+def test_a_failed_update_after_a_replacement_deletes_the_new_physical_id(client, cr_function, records_bucket):
+    """The function answered Probe's Update with a new id; then another resource failed. The
+    old id is kept (its Delete waits for success), the rollback's Update goes to the new id and
+    the function goes back to the old one, so the new one gets the Delete."""
+    cfn = client("cloudformation")
+    stack_id = create(cfn, unique("replace-fails"), updatable(cr_function, {"Id": "one"}, "v1"), "CreateStack")
+    assert wait_stack(cfn, stack_id)["StackStatus"] == "CREATE_COMPLETE"
+
+    breaker = {"Breaker": {"Type": "Custom::Probe", "DependsOn": "Probe", "Properties": {
+        "ServiceToken": cr_function, "Id": "breaker", "Fail": "no"}}}
+    update(cfn, stack_id, updatable(cr_function, {"Id": "two"}, "v1", breaker), "CreateChangeSet")
+    stack = wait_stack(cfn, stack_id)
+    assert (stack["StackStatus"], stack["StackStatusReason"]) == (
+        "UPDATE_ROLLBACK_COMPLETE", "The following resource(s) failed to create: [Breaker]."), events(cfn, stack_id)
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["Ref"] == "one"
+
+    probe = [(r["RequestType"], r.get("PhysicalResourceId"), r["ResourceProperties"]["Id"])
+             for r in requests_for(client, records_bucket, stack_id)]
+    assert probe == [
+        ("Create", None, "one"),
+        ("Update", "one", "two"),  # answered "two": a replacement
+        ("Update", "two", "one"),  # the rollback; answered "one"
+        ("Delete", "two", "two"),  # the cleanup
+    ]
+    breaker = [(r["RequestType"], r.get("PhysicalResourceId")) for r in requests_for(client, records_bucket, stack_id, "Breaker")]
+    assert breaker == [("Create", None), ("Delete", "breaker")]
+    assert cfn.describe_stack_resource(StackName=stack_id, LogicalResourceId="Probe")["StackResourceDetail"]["PhysicalResourceId"] == "one"
