@@ -137,11 +137,15 @@ def patch_rollback():
         return None
 
     def succeeded(self, cleanup_status=None):
+        stack = self._change_set.stack
         # As the engine does: the deferred deletes (removed and replaced resources), newest first.
         if self._deferred_actions and cleanup_status:
-            self._change_set.stack.set_stack_status(cleanup_status)
+            stack.set_stack_status(cleanup_status)
         for deferred in self._deferred_actions[::-1]:
             deferred.action()
+        # The provider records the stack's new status before its resources and outputs, so a
+        # DescribeStacks in between saw the new status with the old outputs: record them first.
+        stack.resolved_resources, stack.resolved_outputs = self.resources, self.outputs
         return ChangeSetModelExecutorResult(resources=self.resources, outputs=self.outputs)
 
     def failures(self) -> dict[str, list[str]]:
