@@ -111,7 +111,9 @@ def test_service_timeout_fails_a_silent_function(client, cr_function, records_bu
     create, delete = requests_for(client, records_bucket, stack_id)
     assert reason == (
         "CloudFormation did not receive a response from your Custom Resource. "
-        f"Please check your logs for requestId [{create['RequestId']}].")
+        f"Please check your logs for requestId [{create['RequestId']}]. If you are using the Python "
+        "cfn-response module, you may need to update your Lambda function code so that "
+        "CloudFormation can attach the updated version.")
     # Nothing named what the function did: the rollback's Delete names an id CloudFormation made up.
     assert made_up_id(stack["StackName"]).fullmatch(delete["PhysicalResourceId"]), delete
 

@@ -321,7 +321,9 @@ class CustomResourceProvider(ResourceProvider[dict]):
         if body is None:
             return failed(
                 "CloudFormation did not receive a response from your Custom Resource. "
-                f"Please check your logs for requestId [{request_id}].",
+                f"Please check your logs for requestId [{request_id}]. If you are using the Python "
+                "cfn-response module, you may need to update your Lambda function code so that "
+                "CloudFormation can attach the updated version.",
                 sent=True,
             )
         verdict = judge(body, event)
