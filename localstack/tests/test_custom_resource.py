@@ -60,7 +60,12 @@ def test_create_update_replace_delete(client, cr_function, records_bucket):
     [create] = requests_for(client, records_bucket, stack_id)
     assert create["RequestType"] == "Create"
     assert create["ResourceType"] == "Custom::Probe"
-    assert create["ResponseURLHasSignature"]
+    # The ResponseURL as CloudFormation's: SigV4 query authentication of the host alone, 2 h.
+    assert create["ResponseURL"] == {
+        "Bucket": "cloudformation-custom-resource-response-useast1",
+        "Key": f"{stack_id}|Probe|{create['RequestId']}",
+        "Signed": True, "Algorithm": "AWS4-HMAC-SHA256", "SignedHeaders": "host", "Expires": "7200",
+    }
     assert create["_put"] == {"Status": 200}
     # CloudFormation passes property values as strings.
     assert create["ResourceProperties"]["Number"] == "5"

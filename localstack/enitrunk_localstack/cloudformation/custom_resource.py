@@ -34,7 +34,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
@@ -111,7 +110,8 @@ class ResponseChannel:
     def __init__(self, region: str, stack_id: str, logical_id: str, request_id: str):
         self.region = region
         self.bucket = response_bucket(region)
-        self.key = f"{quote(stack_id, safe='')}|{logical_id}|{request_id}"
+        # As CloudFormation names it: the stack ARN as it is, the logical id, the request id.
+        self.key = f"{stack_id}|{logical_id}|{request_id}"
         self._s3 = connect_to(
             aws_access_key_id=config.INTERNAL_RESOURCE_ACCOUNT,
             aws_secret_access_key=INTERNAL_AWS_SECRET_ACCESS_KEY,

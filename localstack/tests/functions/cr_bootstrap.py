@@ -10,9 +10,10 @@ ResponseURL with an empty Content-Type. Properties drive how it answers Create a
   answers as if two hours had gone by: to the URL CloudFormation would have issued then.
 Delete is answered SUCCESS with the request's physical id (FAILED with `FailDelete` as Reason).
 
-Every request it gets is recorded (without the ResponseURL) in the S3 bucket named by the
-environment variable RECORD_BUCKET, at `<LogicalResourceId>/<RequestId>`, so tests can see what
-CloudFormation sent; what S3 answered to the PUT goes to `<LogicalResourceId>/<RequestId>.put`.
+Every request it gets is recorded (the ResponseURL as its parts, without the signature) in the S3
+bucket named by the environment variable RECORD_BUCKET, at `<LogicalResourceId>/<RequestId>`, so
+tests can see what CloudFormation sent; what S3 answered to the PUT goes to
+`<LogicalResourceId>/<RequestId>.put`.
 """
 
 import contextlib
@@ -133,7 +134,14 @@ while True:
         request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
         event = json.loads(r.read())
     record = {k: v for k, v in event.items() if k != "ResponseURL"}
-    record["ResponseURLHasSignature"] = "X-Amz-Signature=" in event["ResponseURL"]
+    url = urllib.parse.urlsplit(event["ResponseURL"])
+    query = dict(urllib.parse.parse_qsl(url.query))
+    bucket, key = url.path.lstrip("/").split("/", 1)
+    # What the URL is, not the URL itself (a bearer credential).
+    record["ResponseURL"] = {
+        "Bucket": bucket, "Key": urllib.parse.unquote(key), "Signed": "X-Amz-Signature" in query,
+        **{k: query.get(f"X-Amz-{k}") for k in ("Algorithm", "SignedHeaders", "Expires")},
+    }
     record["ReceivedAt"] = time.time()
     key = f"{event['LogicalResourceId']}/{event['RequestId']}"
     s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(record).encode())
