@@ -17,6 +17,9 @@ Every module, by subpackage (each subpackage's docstring says more):
   - `cloudformation.custom_resource`: the custom-resource protocol (`Custom::*`).
   - `cloudformation.engine_patches`: fixes to the engine (replacement Delete, delete after a
     failed create).
+  - `cloudformation.response_bucket`: S3 checks the signature and expiry of `ResponseURL`s.
+  - `cloudformation.rollback`: the rollback of a failed create or update, and what a stack
+    allows after.
   - `cloudformation.ecs`, `cloudformation.ec2`, `cloudformation.autoscaling`: resource providers
     backed by moto, one module per service.
   - `cloudformation.common`: helpers the providers share.

@@ -1,4 +1,6 @@
-"""Shared fixtures: boto3 clients for the LocalStack that `localstack/run test` started.
+"""Shared fixtures: boto3 clients for the LocalStack that `localstack/run test` started, the
+custom-resource test function (`functions/cr_bootstrap.py`) with the bucket it records requests
+in, and stack helpers.
 
 The endpoint comes from ENITRUNK_LOCALSTACK_ENDPOINT (default http://127.0.0.1:4566). Tests that
 need LocalStack fail with a clear message when it does not answer.
@@ -8,6 +10,7 @@ import io
 import json
 import os
 import sys
+import time
 import urllib.request
 import uuid
 import zipfile
@@ -166,3 +169,72 @@ def create_function(client, role_arn, package: bytes, timeout=10, env=None, name
     )
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
     return name
+
+
+def lambda_trust_role(client):
+    """A new IAM role that only Lambda may assume."""
+    return client("iam").create_role(
+        RoleName=unique("cr-fn"),
+        AssumeRolePolicyDocument=trust_policy({"Service": "lambda.amazonaws.com"}),
+    )["Role"]["Arn"]
+
+
+@pytest.fixture(scope="session")
+def records_bucket(client):
+    name = unique("cr-records")
+    client("s3").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def cr_function(client, records_bucket):
+    """The ARN of `functions/cr_bootstrap.py` as a provided.al2023 function."""
+    package = bootstrap_zip(FUNCTIONS / "cr_bootstrap.py")
+    name = create_function(client, lambda_trust_role(client), package, env={"RECORD_BUCKET": records_bucket})
+    return client("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+
+
+def requests_for(client, bucket, stack_id, logical_id="Probe"):
+    """The requests `cr_bootstrap` got for `logical_id` of stack `stack_id`, oldest first; each
+    with `_put`, what S3 answered to its response (None if it did not answer)."""
+    s3 = client("s3")
+    out = []
+    for obj in s3.list_objects_v2(Bucket=bucket, Prefix=f"{logical_id}/").get("Contents", []):
+        if obj["Key"].endswith(".put"):
+            continue
+        rec = json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+        if rec["StackId"] != stack_id:
+            continue
+        try:
+            put = s3.get_object(Bucket=bucket, Key=obj["Key"] + ".put")["Body"].read()
+            rec["_put"] = json.loads(put)
+        except s3.exceptions.NoSuchKey:
+            rec["_put"] = None
+        out.append(rec)
+    return sorted(out, key=lambda r: r["ReceivedAt"])
+
+
+def wait_stack(cfn, name, timeout=60):
+    """The stack once no longer IN_PROGRESS (`{"StackStatus": "DELETE_COMPLETE"}` once gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        except cfn.exceptions.ClientError as e:
+            if "does not exist" in str(e):
+                return {"StackStatus": "DELETE_COMPLETE"}
+            raise
+        if not stack["StackStatus"].endswith("IN_PROGRESS"):
+            return stack
+        time.sleep(0.1)
+    raise AssertionError(f"stack {name} still in progress after {timeout}s")
+
+
+def outputs(stack):
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def events(cfn, stack):
+    """The stack's events, oldest first, as (logical id, status, reason) triples."""
+    found = cfn.describe_stack_events(StackName=stack)["StackEvents"][::-1]
+    return [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason")) for e in found]

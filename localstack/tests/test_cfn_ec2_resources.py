@@ -2,8 +2,7 @@
 
 import yaml
 
-from conftest import unique
-from test_custom_resource import outputs, wait_stack
+from conftest import outputs, unique, wait_stack
 
 
 def template(tag="a"):

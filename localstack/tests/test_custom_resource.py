@@ -1,31 +1,26 @@
-"""`Custom::*` resources through LocalStack's CloudFormation, backed by a provided.al2023 function."""
+"""`Custom::*` resources through LocalStack's CloudFormation, backed by a provided.al2023 function
+(`functions/cr_bootstrap.py`): the request, the response protocol as CloudFormation enforces it,
+and the pre-signed ResponseURL as S3 enforces it (localstack/README.md, "CloudFormation as AWS
+documents it")."""
 
 import json
+import re
 import time
+import urllib.error
+import urllib.request
 
+import boto3
 import pytest
 import yaml
+from botocore.config import Config
 
-from conftest import FUNCTIONS, bootstrap_zip, create_function, unique
-
-
-@pytest.fixture(scope="module")
-def records_bucket(client):
-    name = unique("cr-records")
-    client("s3").create_bucket(Bucket=name)
-    return name
+from conftest import REGION, events, outputs, requests_for, unique, wait_stack
 
 
-@pytest.fixture(scope="module")
-def cr_function(client, records_bucket):
-    iam = client("iam")
-    role = iam.create_role(
-        RoleName=unique("cr-fn"),
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-    )["Role"]["Arn"]
-    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "cr_bootstrap.py"), env={"RECORD_BUCKET": records_bucket})
-    return client("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+
+def made_up_id(stack_name):
+    """The physical id CloudFormation gives a Create whose failure left none of its own."""
+    return re.compile(rf"{re.escape(stack_name)}-Probe-[A-Z0-9]{{12}}")
 
 
 def template(token, props, service_timeout=None):
@@ -42,37 +37,15 @@ def template(token, props, service_timeout=None):
     })
 
 
-def wait_stack(cfn, name, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-        except cfn.exceptions.ClientError as e:
-            if "does not exist" in str(e):
-                return {"StackStatus": "DELETE_COMPLETE"}
-            raise
-        if not stack["StackStatus"].endswith("IN_PROGRESS"):
-            return stack
-        time.sleep(0.1)
-    raise AssertionError(f"stack {name} still in progress after {timeout}s")
-
-
-def outputs(stack):
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-
-
-def records(client, bucket, logical_id="Probe"):
-    s3 = client("s3")
-    out = []
-    for obj in s3.list_objects_v2(Bucket=bucket, Prefix=f"{logical_id}/").get("Contents", []):
-        rec = json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-        rec["_at"] = obj["LastModified"]
-        out.append(rec)
-    return out
-
-
-def requests_for(client, bucket, stack_id):
-    return [r for r in records(client, bucket) if r["StackId"] == stack_id]
+def create_failing(client, token, props, service_timeout=None):
+    """Creates a one-resource stack whose Create is expected to fail; returns its id, the settled
+    stack and the resource's CREATE_FAILED reason."""
+    cfn = client("cloudformation")
+    name = unique("cr-fail")
+    stack_id = cfn.create_stack(StackName=name, TemplateBody=template(token, props, service_timeout))["StackId"]
+    stack = wait_stack(cfn, stack_id)
+    [reason] = [r for (lid, status, r) in events(cfn, stack_id) if lid == "Probe" and status == "CREATE_FAILED"]
+    return stack_id, stack, reason
 
 
 def test_create_update_replace_delete(client, cr_function, records_bucket):
@@ -87,7 +60,13 @@ def test_create_update_replace_delete(client, cr_function, records_bucket):
     [create] = requests_for(client, records_bucket, stack_id)
     assert create["RequestType"] == "Create"
     assert create["ResourceType"] == "Custom::Probe"
-    assert create["ResponseURLHasSignature"]
+    # The ResponseURL as CloudFormation's: SigV4 query authentication of the host alone, 2 h.
+    assert create["ResponseURL"] == {
+        "Bucket": "cloudformation-custom-resource-response-useast1",
+        "Key": f"{stack_id}|Probe|{create['RequestId']}",
+        "Signed": True, "Algorithm": "AWS4-HMAC-SHA256", "SignedHeaders": "host", "Expires": "7200",
+    }
+    assert create["_put"] == {"Status": 200}
     # CloudFormation passes property values as strings.
     assert create["ResourceProperties"]["Number"] == "5"
     assert "PhysicalResourceId" not in create
@@ -120,88 +99,110 @@ def test_create_update_replace_delete(client, cr_function, records_bucket):
 
 
 def test_failed_response_fails_the_stack_with_the_reason_within_seconds(client, cr_function):
-    cfn = client("cloudformation")
-    name = unique("cr-fail")
     started = time.monotonic()
-    cfn.create_stack(StackName=name, TemplateBody=template(cr_function, {"Fail": "setting name bogus is not valid"}))
-    stack = wait_stack(cfn, name)
-    elapsed = time.monotonic() - started
-    assert stack["StackStatus"] in ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
-    assert elapsed < 20, elapsed
-    events = cfn.describe_stack_events(StackName=name)["StackEvents"]
-    failed = [e for e in events if e["LogicalResourceId"] == "Probe" and e["ResourceStatus"] == "CREATE_FAILED"]
-    assert failed and "setting name bogus is not valid" in failed[0]["ResourceStatusReason"]
+    _, stack, reason = create_failing(client, cr_function, {"Fail": "setting name bogus is not valid"})
+    assert time.monotonic() - started < 20
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert re.fullmatch(
+        r"Received response status \[FAILED\] from custom resource\. Message returned: "
+        r"setting name bogus is not valid \(RequestId: [0-9a-f-]{36}\)", reason), reason
 
 
-def test_service_timeout_fails_a_silent_function(client, cr_function):
-    cfn = client("cloudformation")
-    name = unique("cr-silent")
+def test_service_timeout_fails_a_silent_function(client, cr_function, records_bucket):
     started = time.monotonic()
-    cfn.create_stack(StackName=name, TemplateBody=template(cr_function, {"Silent": True}, service_timeout=2))
-    stack = wait_stack(cfn, name)
-    assert stack["StackStatus"] in ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
+    stack_id, stack, reason = create_failing(client, cr_function, {"Silent": True}, service_timeout=2)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     assert 2 <= time.monotonic() - started < 20
-    events = cfn.describe_stack_events(StackName=name)["StackEvents"]
-    failed = [e for e in events if e["LogicalResourceId"] == "Probe" and e["ResourceStatus"] == "CREATE_FAILED"]
-    assert "did not receive a response" in failed[0]["ResourceStatusReason"]
+    create, delete = requests_for(client, records_bucket, stack_id)
+    assert reason == (
+        "CloudFormation did not receive a response from your Custom Resource. "
+        f"Please check your logs for requestId [{create['RequestId']}]. If you are using the Python "
+        "cfn-response module, you may need to update your Lambda function code so that "
+        "CloudFormation can attach the updated version.")
+    # Nothing named what the function did: the rollback's Delete names an id CloudFormation made up.
+    assert made_up_id(stack["StackName"]).fullmatch(delete["PhysicalResourceId"]), delete
 
 
-def test_a_stack_whose_create_failed_part_way_can_be_deleted(client, cr_function):
-    """Regression: DeleteStack used to fail on the resources the failed create never reached."""
-    cfn = client("cloudformation")
-    iam = client("iam")
-    name = unique("cr-fail-delete")
-    role_name = unique("cr-fail-role")
-    body = yaml.safe_dump({
-        "Resources": {
-            "Role": {"Type": "AWS::IAM::Role", "Properties": {
-                "RoleName": role_name,
-                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
-            "Probe": {"Type": "Custom::Probe", "DependsOn": "Role",
-                      "Properties": {"ServiceToken": cr_function, "Fail": "no"}},
-            # Never created: it waits for Probe, which fails.
-            "Profile": {"Type": "AWS::IAM::InstanceProfile", "DependsOn": "Probe",
-                        "Properties": {"Roles": [{"Ref": "Role"}]}},
-        },
-    })
-    stack_id = cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"])["StackId"]
-    assert wait_stack(cfn, stack_id)["StackStatus"] in ("CREATE_FAILED", "ROLLBACK_COMPLETE")
-    iam.get_role(RoleName=role_name)  # created before the failure (no rollback in LocalStack)
+# ------------------------------------------------------------------------------------------------
+# The response object (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html)
 
-    cfn.delete_stack(StackName=stack_id)
-    stack = wait_stack(cfn, stack_id)
-    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
-    assert stack["StackStatus"] == "DELETE_COMPLETE", [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason")) for e in events]
-    assert not [e for e in events if e["LogicalResourceId"] == "Profile"], "Profile was never created"
-    with pytest.raises(iam.exceptions.NoSuchEntityException):
-        iam.get_role(RoleName=role_name)
+INVALID_RESPONSES = {
+    # "The total size of the response body can't exceed 4096 bytes."
+    "too_long": ({"Response": json.dumps({"Data": {"Pad": "x" * 4096}})}, "Response object is too long.", None),
+    "not_json": ({"Body": "this is not JSON"}, "Invalid Response object: the response body is not a JSON object.", None),
+    # StackId, RequestId, LogicalResourceId: "This response value should be copied verbatim from the request."
+    "wrong_request_id": (
+        {"Response": json.dumps({"RequestId": "not-the-request"})},
+        "Invalid Response object: RequestId must be copied from the request ({request_id}).", None),
+    "missing_stack_id": (
+        {"Response": json.dumps({"StackId": None})},
+        "Invalid Response object: StackId must be copied from the request ({stack_id}).", None),
+    "wrong_logical_id": (
+        {"Response": json.dumps({"LogicalResourceId": "Other"})},
+        "Invalid Response object: LogicalResourceId must be copied from the request (Probe).", None),
+    # Status: "Must be either SUCCESS or FAILED."
+    "invalid_status": (
+        {"Response": json.dumps({"Status": "FAILURE"})},
+        "Invalid Response object: 'FAILURE' is not a valid ResponseStatus", None),
+    # PhysicalResourceId: "Required: Yes"; without it CloudFormation reports only this, not the Reason.
+    "failed_without_physical_id": (
+        {"Fail": "the real reason", "Response": json.dumps({"PhysicalResourceId": None})}, "Invalid PhysicalResourceId", None),
+    "success_with_empty_physical_id": ({"Id": ""}, "Invalid PhysicalResourceId", None),
+    # Reason: "Required if Status is FAILED."
+    "failed_without_reason": (
+        {"Response": json.dumps({"Status": "FAILED", "Reason": None})},
+        "Invalid Response object: Reason is required when Status is FAILED.", "cr-default"),
+}
 
 
-def test_a_resource_whose_create_failed_is_not_deleted_again(client):
-    """Regression: DeleteStack ended DELETE_FAILED on an Auto Scaling group whose create had
-    failed (there was no group to delete)."""
-    cfn = client("cloudformation")
-    name = unique("asg-fail-delete")
-    body = yaml.safe_dump({
-        "Resources": {
-            "LaunchTemplate": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {
-                "LaunchTemplateData": {"ImageId": "ami-12c6146b", "InstanceType": "m5.large"}}},
-            "Group": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
-                "MinSize": "0", "MaxSize": "1",
-                "VPCZoneIdentifier": ["subnet-0fedcba9876543210"],  # does not exist
-                "LaunchTemplate": {"LaunchTemplateId": {"Ref": "LaunchTemplate"},
-                                   "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]}}}},
-        },
-    })
-    stack_id = cfn.create_stack(StackName=name, TemplateBody=body)["StackId"]
-    assert wait_stack(cfn, stack_id)["StackStatus"] in ("CREATE_FAILED", "ROLLBACK_COMPLETE")
-    failed = [e for e in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
-              if e["LogicalResourceId"] == "Group" and e["ResourceStatus"] == "CREATE_FAILED"]
-    assert failed, "the group's create was expected to fail"
+@pytest.mark.parametrize("case", INVALID_RESPONSES)
+def test_an_invalid_response_fails_the_resource_and_rolls_back(client, cr_function, records_bucket, case):
+    props, expected, answered_id = INVALID_RESPONSES[case]
+    stack_id, stack, reason = create_failing(client, cr_function, props)
+    create, delete = requests_for(client, records_bucket, stack_id)
+    assert reason == expected.format(request_id=create["RequestId"], stack_id=stack_id)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    # The rollback's Delete names the id the function answered, or else one CloudFormation made up.
+    assert delete["RequestType"] == "Delete"
+    if answered_id:
+        assert delete["PhysicalResourceId"] == answered_id
+    else:
+        assert made_up_id(stack["StackName"]).fullmatch(delete["PhysicalResourceId"]), delete
 
-    cfn.delete_stack(StackName=stack_id)
-    stack = wait_stack(cfn, stack_id)
-    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
-    assert stack["StackStatus"] == "DELETE_COMPLETE", [
-        (e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason")) for e in events]
+
+# ------------------------------------------------------------------------------------------------
+# The pre-signed ResponseURL, as S3 checks it
+
+
+@pytest.mark.parametrize("url, status, code, message", [
+    ("tamper", 403, "SignatureDoesNotMatch", None),
+    ("expired", 403, "AccessDenied", "Request has expired"),
+])
+def test_an_answer_s3_refuses_is_no_answer(client, cr_function, records_bucket, url, status, code, message):
+    stack_id, stack, reason = create_failing(client, cr_function, {"Url": url}, service_timeout=3)
+    create, _delete = requests_for(client, records_bucket, stack_id)
+    assert create["_put"]["Status"] == status and create["_put"]["Code"] == code, create["_put"]
+    if message:
+        assert create["_put"]["Message"] == message
+    assert reason.startswith("CloudFormation did not receive a response from your Custom Resource.")
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+
+
+def test_other_buckets_keep_localstacks_lax_presigned_urls(client, endpoint):
+    """Only the response buckets are strict: the rest of S3 keeps S3_SKIP_SIGNATURE_VALIDATION."""
+    signer = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test",
+                          aws_secret_access_key="not-the-secret", config=Config(signature_version="s3v4"))
+
+    def put(bucket):
+        url = signer.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=60)
+        req = urllib.request.Request(url, data=b"x", method="PUT", headers={"Content-Type": ""})
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    bucket = unique("lax")
+    client("s3").create_bucket(Bucket=bucket)
+    assert put(bucket) == 200
+    assert put("cloudformation-custom-resource-response-useast1") == 403

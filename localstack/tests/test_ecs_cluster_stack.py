@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from conftest import unique
-from test_custom_resource import outputs, wait_stack
+from conftest import outputs, unique, wait_stack
+
 from test_eni_trunking_stack import effective, upload
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "ecs-cluster.yaml"

@@ -4,6 +4,9 @@
   custom-resource protocol.
 - `engine_patches`: fixes to LocalStack's engine: the Delete of a custom resource's old physical
   id after a replacement, and the delete of a stack whose create failed part way.
+- `response_bucket`: the response bucket's pre-signed URLs validated as S3 validates them.
+- `rollback`: a failed create or update rolls back as in CloudFormation (custom resources get
+  their Delete, or their Update back), and what a stack allows after.
 - `ecs`: `AWS::ECS::{Cluster,TaskDefinition,Service,CapacityProvider,ClusterCapacityProviderAssociations}`.
 - `ec2`: `AWS::EC2::LaunchTemplate`, `AWS::EC2::EIP`.
 - `autoscaling`: `AWS::AutoScaling::AutoScalingGroup`.

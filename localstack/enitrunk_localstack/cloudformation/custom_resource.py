@@ -6,14 +6,20 @@ the `localstack.cloudformation.resource_providers` namespace and finds none. Thi
 the protocol as CloudFormation does
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref.html):
 
-- the request carries a pre-signed S3 `ResponseURL` (PUT, SigV4 query auth, 2 h) to an object in
-  a bucket of LocalStack's internal account, so the function answers with a plain HTTP PUT;
+- the request carries a pre-signed S3 `ResponseURL` (PUT, SigV4 query auth, host the only signed
+  header, valid 2 h, as in the URLs CloudFormation issues) to an object in a bucket of LocalStack's
+  internal account, so the function answers with a plain HTTP PUT; S3 checks its signature and
+  expiry as AWS does (`response_bucket`);
 - the function (the `ServiceToken` Lambda ARN) is invoked asynchronously (`Event`);
 - CloudFormation then waits for the response object, up to `ServiceTimeout` seconds
   (1-3600, default 3600), polling with a short backoff rather than fixed one-second sleeps;
 - `ResourceProperties` values are passed as strings, as CloudFormation does;
 - `FAILED` fails the resource with the function's `Reason`; `SUCCESS` gives the physical id
-  (`!Ref`) and `Data` (`Fn::GetAtt`).
+  (`!Ref`) and `Data` (`Fn::GetAtt`); a response that breaks the protocol fails the resource
+  (`judge`, localstack/README.md lists each rule and its source);
+- a Create that failed after its request was sent keeps a physical id, the one its `FAILED`
+  response carried or else one CloudFormation makes up, so the rollback sends the function a
+  Delete for it (`rollback`).
 
 The resource model kept by the engine holds the `Data` keys at top level (the engine resolves
 `Fn::GetAtt X.Key` from the model), the physical id, and the properties the function last
@@ -27,7 +33,7 @@ import json
 import logging
 import time
 import uuid
-from urllib.parse import quote
+from dataclasses import dataclass
 
 import boto3
 from botocore.config import Config
@@ -42,8 +48,9 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceProvider,
     ResourceRequest,
 )
+from localstack.services.s3.constants import DEFAULT_PRE_SIGNED_SECRET_ACCESS_KEY
 
-from enitrunk_localstack.cloudformation.common import plugin, success
+from enitrunk_localstack.cloudformation.common import generated_name, plugin, success
 
 LOG = logging.getLogger(__name__)
 
@@ -54,7 +61,11 @@ PROPERTIES = "Enitrunk::ResourceProperties"
 DEFAULT_SERVICE_TIMEOUT_S = 3600
 MAX_RESPONSE_BYTES = 4096
 MAX_PHYSICAL_ID_BYTES = 1024
+# Not documented; the URLs CloudFormation issues say `X-Amz-Expires=7200`.
 PRESIGN_EXPIRY_S = 7200
+RESPONSE_BUCKET_PREFIX = "cloudformation-custom-resource-response-"
+# Copied verbatim from the request into the response (crpg-ref-responses.html).
+ECHOED_FIELDS = ("StackId", "RequestId", "LogicalResourceId")
 
 
 def stringify(value):
@@ -84,7 +95,13 @@ def service_timeout(properties: dict) -> int:
 
 
 def response_bucket(region: str) -> str:
-    return f"cloudformation-custom-resource-response-{region}"
+    """The bucket's name as on AWS: "AWS Region names don't contain dashes. For example, `uswest2`"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-vpce-bucketnames.html)."""
+    return RESPONSE_BUCKET_PREFIX + region.replace("-", "")
+
+
+def is_response_bucket(bucket: str | None) -> bool:
+    return bool(bucket) and bucket.startswith(RESPONSE_BUCKET_PREFIX)
 
 
 class ResponseChannel:
@@ -93,7 +110,8 @@ class ResponseChannel:
     def __init__(self, region: str, stack_id: str, logical_id: str, request_id: str):
         self.region = region
         self.bucket = response_bucket(region)
-        self.key = f"{quote(stack_id, safe='')}|{logical_id}|{request_id}"
+        # As CloudFormation names it: the stack ARN as it is, the logical id, the request id.
+        self.key = f"{stack_id}|{logical_id}|{request_id}"
         self._s3 = connect_to(
             aws_access_key_id=config.INTERNAL_RESOURCE_ACCOUNT,
             aws_secret_access_key=INTERNAL_AWS_SECRET_ACCESS_KEY,
@@ -112,12 +130,14 @@ class ResponseChannel:
 
     def presigned_put_url(self) -> str:
         # Signed like AWS's (SigV4 query parameters), for the address functions reach LocalStack at.
+        # S3 validates a pre-signed URL whose access key IAM does not know against LocalStack's
+        # default pre-signing secret (`presigned_url.get_credentials_from_parameters`).
         client = boto3.client(
             "s3",
             region_name=self.region,
             endpoint_url=config.external_service_url(),
             aws_access_key_id=config.INTERNAL_RESOURCE_ACCOUNT,
-            aws_secret_access_key=INTERNAL_AWS_SECRET_ACCESS_KEY,
+            aws_secret_access_key=DEFAULT_PRE_SIGNED_SECRET_ACCESS_KEY,
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
         return client.generate_presigned_url(
@@ -142,6 +162,59 @@ class ResponseChannel:
                 return None
             time.sleep(min(delay, remaining))
             delay = min(delay * 1.5, 0.5)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What CloudFormation makes of a response: `reason` is None for a valid `SUCCESS`."""
+
+    reason: str | None
+    physical_id: str | None = None
+    data: dict | None = None
+
+
+def judge(body: bytes, request: dict) -> Verdict:
+    """A response body as CloudFormation reads it, for the request `request` (its echoed fields).
+
+    Each rule and its source (the documentation, or public reports where it is silent) is in
+    localstack/README.md. A `FAILED` response keeps its physical id when it has a valid one, for
+    the Delete of the rollback.
+    """
+    if len(body) > MAX_RESPONSE_BYTES:
+        return Verdict("Response object is too long.")
+    try:
+        response = json.loads(body)
+    except ValueError:
+        response = None
+    if not isinstance(response, dict):
+        return Verdict("Invalid Response object: the response body is not a JSON object.")
+    for field in ECHOED_FIELDS:
+        if response.get(field) != request[field]:
+            return Verdict(f"Invalid Response object: {field} must be copied from the request ({request[field]}).")
+    status = response.get("Status")
+    if status not in ("SUCCESS", "FAILED"):
+        return Verdict(f"Invalid Response object: '{status}' is not a valid ResponseStatus")
+    physical_id = response.get("PhysicalResourceId")
+    if not isinstance(physical_id, str) or not physical_id:
+        # Reported: CloudFormation then says only this, even for a FAILED with a Reason.
+        return Verdict("Invalid PhysicalResourceId")
+    if len(physical_id.encode()) > MAX_PHYSICAL_ID_BYTES:
+        return Verdict("Invalid PhysicalResourceId: longer than 1 KB.")
+    if status == "FAILED":
+        reason = response.get("Reason")
+        if not isinstance(reason, str) or not reason:
+            return Verdict("Invalid Response object: Reason is required when Status is FAILED.", physical_id)
+        return Verdict(
+            f"Received response status [FAILED] from custom resource. Message returned: {reason} "
+            f"(RequestId: {request['RequestId']})",
+            physical_id,
+        )
+    data = response.get("Data")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return Verdict("Invalid Response object: Data must be a JSON object.", physical_id)
+    return Verdict(None, physical_id, data)
 
 
 class CustomResourceProvider(ResourceProvider[dict]):
@@ -174,7 +247,7 @@ class CustomResourceProvider(ResourceProvider[dict]):
         physical_id = model.get(PHYSICAL_ID)
         props = model.get(PROPERTIES)
         if physical_id is None or props is None:
-            # Nothing was ever created for this resource (its Create never succeeded).
+            # No request was ever sent for this resource (its Create failed before that).
             return success({})
         return self._run(request, "Delete", props, old_props=None, physical_id=physical_id)
 
@@ -188,9 +261,18 @@ class CustomResourceProvider(ResourceProvider[dict]):
         old_props: dict | None,
         physical_id: str | None,
     ) -> ProgressEvent[dict]:
-        def failed(message: str) -> ProgressEvent[dict]:
-            # A failed Update/Delete leaves the resource as it was.
-            return ProgressEvent(OperationStatus.FAILED, resource_model=request.previous_state or {}, message=message)
+        def failed(message: str, sent: bool = False, answered_id: str | None = None) -> ProgressEvent[dict]:
+            if request_type != "Create":
+                # A failed Update/Delete leaves the resource as it was.
+                model = request.previous_state or {}
+            elif sent:
+                # The function may have done part of the work: the rollback's Delete names it, by
+                # the id the function answered or else by one CloudFormation makes up (reported
+                # in https://github.com/remind101/empire/issues/918).
+                model = {PHYSICAL_ID: answered_id or generated_name(request), PROPERTIES: props}
+            else:
+                model = {}
+            return ProgressEvent(OperationStatus.FAILED, resource_model=model, message=message)
 
         token = props.get("ServiceToken")
         if not token:
@@ -239,42 +321,17 @@ class CustomResourceProvider(ResourceProvider[dict]):
         if body is None:
             return failed(
                 "CloudFormation did not receive a response from your Custom Resource. "
-                f"Please check your logs for requestId [{request_id}]."
+                f"Please check your logs for requestId [{request_id}]. If you are using the Python "
+                "cfn-response module, you may need to update your Lambda function code so that "
+                "CloudFormation can attach the updated version.",
+                sent=True,
             )
-        return self._interpret(request, request_type, props, physical_id, request_id, body, failed)
-
-    def _interpret(self, request, request_type, props, physical_id, request_id, body: bytes, failed):
-        if len(body) > MAX_RESPONSE_BYTES:
-            return failed("Response object is too long.")
-        try:
-            response = json.loads(body)
-            if not isinstance(response, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            return failed(f"Invalid response object: the body is not a JSON object (RequestId: {request_id}).")
-        status = response.get("Status")
-        if response.get("RequestId") not in (None, request_id):
-            return failed(f"Invalid response object: RequestId does not match {request_id}.")
-        if status == "FAILED":
-            reason = response.get("Reason") or "See the details in CloudWatch Log Stream"
-            return failed(
-                f"Received response status [FAILED] from custom resource. Message returned: {reason} "
-                f"(RequestId: {request_id})"
-            )
-        if status != "SUCCESS":
-            return failed(f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r}.")
-        new_id = response.get("PhysicalResourceId")
-        if not isinstance(new_id, str) or not new_id:
-            return failed("Invalid PhysicalResourceId")
-        if len(new_id.encode()) > MAX_PHYSICAL_ID_BYTES:
-            return failed("Invalid PhysicalResourceId: longer than 1 KB.")
-        data = response.get("Data") or {}
-        if not isinstance(data, dict):
-            return failed("Invalid response object: Data must be a JSON object.")
+        verdict = judge(body, event)
+        if verdict.reason is not None:
+            return failed(verdict.reason, sent=True, answered_id=verdict.physical_id)
         if request_type == "Delete":
             return success({})
-        model = {**data, PHYSICAL_ID: new_id, PROPERTIES: props}
-        return success(model)
+        return success({**verdict.data, PHYSICAL_ID: verdict.physical_id, PROPERTIES: props})
 
 
 CustomResourceProviderPlugin = plugin("AWS::CloudFormation::CustomResource", CustomResourceProvider)

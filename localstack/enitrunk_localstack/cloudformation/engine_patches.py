@@ -1,5 +1,5 @@
 """Fixes to LocalStack's CloudFormation engine (v2): the custom-resource replacement Delete, and
-the delete of a stack whose create failed part way.
+the delete of a stack whose create failed part way and was not rolled back.
 
 For a custom resource, CloudFormation cannot know from the template whether an Update replaces
 the resource: the function decides, by answering with a new `PhysicalResourceId`. CloudFormation
@@ -10,11 +10,11 @@ LocalStack's engine only replaces on create-only property changes, so this hook 
 `localstack.hooks.on_infra_start`) wraps `ChangeSetModelExecutor._execute_resource_change` and
 defers that Delete itself.
 
-The engine does not roll back a failed create (localstack/README.md, "Known gaps"): the stack
-stays CREATE_FAILED with the resources created so far, and those after the failed one were never
-created. DeleteStack then asked their providers to delete them anyway, which fails for many types
-(AWS::IAM::InstanceProfile: "Failed to delete resource with id InstanceProfile") and left the
-stack DELETE_FAILED. CloudFormation deletes only what exists; so does the second hook.
+A create that failed without rollback (`DisableRollback`, `OnFailure=DO_NOTHING`; `rollback`)
+leaves the stack CREATE_FAILED with the resources created so far, and those after the failed one
+were never created. DeleteStack then asked their providers to delete them anyway, which fails
+for many types (AWS::IAM::InstanceProfile: "Failed to delete resource with id InstanceProfile")
+and left the stack DELETE_FAILED. CloudFormation deletes only what exists; so does the second hook.
 """
 
 from __future__ import annotations
