@@ -302,8 +302,8 @@ fn a_failed_deploy_prints_its_root_cause_and_the_next_deploy_recovers() {
         "one root cause, not the cascade: {stderr}"
     );
 
-    // LocalStack leaves a failed create in CREATE_FAILED (AWS: ROLLBACK_COMPLETE); either way
-    // the stack can only be deleted, and deploy does that itself.
+    // A failed create ends ROLLBACK_COMPLETE: the stack can only be deleted, and deploy does
+    // that itself.
     std::fs::remove_file(dir.join("enitrunk.yaml")).unwrap();
     let (report, progress) = deploy(&dir, &name, &["--template", "eni-trunking"]);
     assert!(

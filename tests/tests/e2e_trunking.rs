@@ -201,14 +201,22 @@ fn an_invalid_setting_name_fails_the_stack_fast_with_the_functions_reason() {
             elapsed < Duration::from_secs(60),
             "the failed create took {elapsed:?}\n{dump}"
         );
-        // AWS rolls a failed create back and ends ROLLBACK_COMPLETE. LocalStack 4.13 community's
-        // engine v2 does not roll back: the stack ends CREATE_FAILED, keeping what it created
-        // (localstack/README.md, "Known gaps"). If this starts failing with ROLLBACK_COMPLETE,
-        // LocalStack has learnt to roll back: expect that here and drop the gap from the README.
+        // A failed create rolls back: what was created is deleted, the custom resource's
+        // included (it gets the Delete for the id its FAILED answer carried).
         assert_eq!(
             settled.status,
-            StackStatus::CreateFailed,
+            StackStatus::RollbackComplete,
             "terminal status of the failed create\n{dump}"
+        );
+        let rollback_delete = events.iter().any(|e| {
+            e.logical_resource_id() == Some("EniTrunking")
+                && e.resource_status() == Some(&ResourceStatus::DeleteComplete)
+                && e.physical_resource_id()
+                    .is_some_and(|id| id.starts_with("enitrunk|CreateFailed|"))
+        });
+        assert!(
+            rollback_delete,
+            "no rollback Delete of EniTrunking's CreateFailed id\n{dump}"
         );
         let failed: Vec<_> = events
             .iter()
@@ -222,18 +230,21 @@ fn an_invalid_setting_name_fails_the_stack_fast_with_the_functions_reason() {
             1,
             "expected one CREATE_FAILED event on EniTrunking\n{dump}"
         );
+        // IAM decides before ECS reads the name: the instance role may change awsvpcTrunking
+        // only (condition key ecs:account-setting), so the refusal is IAM's, and the function's
+        // reason names the setting and the permission.
         let reason = failed[0].resource_status_reason().unwrap_or_default();
         assert!(
-            reason.contains(BAD),
-            "the failure reason does not name the setting {BAD}: {reason}"
+            reason.contains(&format!("ecs:PutAccountSetting of {BAD}"))
+                && reason.contains("ecs:account-setting"),
+            "the failure reason does not name the setting {BAD} and its permission: {reason}"
         );
         assert!(
             !dump.contains("X-Amz-Signature"),
             "a pre-signed URL leaked into the stack events\n{dump}"
         );
 
-        // The resources after EniTrunking were never created; the delete must skip them (an
-        // extension fix: LocalStack's engine tried to delete them and ended DELETE_FAILED).
+        // A rolled-back stack can only be deleted.
         destroy(h, &id).await;
     });
 }
