@@ -527,3 +527,95 @@ fn an_instance_role_that_does_not_trust_the_function_fails_rolls_back_and_deploy
     );
     assert!(out.status.success(), "{}", show(&out));
 }
+
+/// Scope `AccountDefault` under the strict rules: the function changes the default as its own
+/// role and reads it back as itself (never naming the account root), deploy and status read it
+/// through the function, and `OnDelete: Reset` restores the default found at create. In a region
+/// of its own: account settings are per region, and the other tests expect the default off.
+#[test]
+fn the_account_default_is_set_read_as_the_function_and_restored_on_delete() {
+    const REGION: &str = "us-west-2";
+    let h = harness(BOOTSTRAP);
+    let dir = workdir("account-default");
+    let name = stack::unique_name("cli-default");
+    let config =
+        enitrunk_e2e::localstack::repo_root().join("deployer/tests/configs/account-default.yaml");
+    let config = config.to_str().unwrap();
+    let ecs = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::config::Builder::from(&h.aws.sdk)
+            .region(aws_sdk_ecs::config::Region::new(REGION))
+            .build(),
+    );
+    // The root user may name a principal: what any role without its own setting gets.
+    let default_now = || {
+        h.block_on(async {
+            let out = ecs
+                .list_account_settings()
+                .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+                .principal_arn("arn:aws:iam::000000000000:role/some-other-role")
+                .effective_settings(true)
+                .send()
+                .await
+                .unwrap();
+            out.settings()[0].value().unwrap().to_owned()
+        })
+    };
+    let before = default_now();
+
+    let extra = [
+        "--config",
+        config,
+        "--template",
+        "eni-trunking",
+        "--region",
+        REGION,
+    ];
+    let (report, _) = deploy(&dir, &name, &extra);
+    assert_eq!(report["result"], "created", "{report:#}");
+    assert_eq!(
+        report["trunking"]["principal_arn"], "arn:aws:iam::000000000000:root",
+        "{report:#}"
+    );
+    assert_eq!(report["trunking"]["value"], "enabled");
+    assert_eq!(default_now(), "enabled");
+
+    let out = enitrunk(
+        &dir,
+        &[
+            "--local",
+            "--region",
+            REGION,
+            "--config",
+            config,
+            "status",
+            "--stack-name",
+            &name,
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(
+            "awsvpcTrunking account default (arn:aws:iam::000000000000:root): enabled (read by the stack's function)"
+        ),
+        "{}",
+        show(&out)
+    );
+
+    let out = enitrunk(
+        &dir,
+        &[
+            "--local",
+            "--region",
+            REGION,
+            "destroy",
+            "--yes",
+            "--stack-name",
+            &name,
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        default_now(),
+        before,
+        "OnDelete: Reset restores the default"
+    );
+}
