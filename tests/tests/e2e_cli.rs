@@ -305,17 +305,22 @@ fn a_failed_deploy_prints_its_root_cause_and_the_next_deploy_recovers() {
     // A failed create ends ROLLBACK_COMPLETE: the stack can only be deleted, and deploy does
     // that itself.
     std::fs::remove_file(dir.join("enitrunk.yaml")).unwrap();
-    let (report, progress) = deploy(&dir, &name, &["--template", "eni-trunking"]);
+    recreated_by_the_next_deploy(&dir, &name);
+}
+
+/// The next deploy of a stack whose create rolled back deletes it and creates it again, with
+/// the setting on; then the stack is destroyed.
+fn recreated_by_the_next_deploy(dir: &Path, name: &str) {
+    let (report, progress) = deploy(dir, name, &["--template", "eni-trunking"]);
     assert!(
-        progress.contains("from a failed create: deleting it, then creating it again"),
+        progress.contains(
+            "is ROLLBACK_COMPLETE from a failed create: deleting it, then creating it again"
+        ),
         "{progress}"
     );
     assert_eq!(report["result"], "recreated", "{report:#}");
     assert_eq!(report["trunking"]["value"], "enabled");
-    let out = enitrunk(
-        &dir,
-        &["--local", "destroy", "--yes", "--stack-name", &name],
-    );
+    let out = enitrunk(dir, &["--local", "destroy", "--yes", "--stack-name", name]);
     assert!(out.status.success(), "{}", show(&out));
 }
 
@@ -512,20 +517,7 @@ fn an_instance_role_that_does_not_trust_the_function_fails_rolls_back_and_deploy
         "{reason}"
     );
 
-    let (report, progress) = deploy(&dir, &name, &["--template", "eni-trunking"]);
-    assert!(
-        progress.contains(
-            "is ROLLBACK_COMPLETE from a failed create: deleting it, then creating it again"
-        ),
-        "{progress}"
-    );
-    assert_eq!(report["result"], "recreated", "{report:#}");
-    assert_eq!(report["trunking"]["value"], "enabled");
-    let out = enitrunk(
-        &dir,
-        &["--local", "destroy", "--yes", "--stack-name", &name],
-    );
-    assert!(out.status.success(), "{}", show(&out));
+    recreated_by_the_next_deploy(&dir, &name);
 }
 
 /// Scope `AccountDefault` under the strict rules: the function changes the default as its own
