@@ -32,6 +32,8 @@ Every module, by subpackage (each subpackage's docstring says more):
 - `patches`: fixes to moto bugs on enitrunk's path, applied at LocalStack start.
   - `patches.moto_ec2`: `UserData` of `CreateLaunchTemplateVersion`.
   - `patches.moto_ssm`: the public ECS-optimized AMI parameters' documents as strings.
+  - `patches.moto_autoscaling`: `HealthCheckGracePeriod`'s default; the launch template version
+    each instance was launched from.
 
 Entry points (`localstack/pyproject.toml`) register them with LocalStack; nothing here is
 imported at package import time, so the pure-logic modules load without LocalStack.

@@ -55,3 +55,45 @@ def test_new_version_with_user_data_that_is_not_base64_is_rejected(client, templ
             LaunchTemplateId=template, LaunchTemplateData={"ImageId": "ami-12c6146b", "UserData": "#!/bin/bash not base64"}
         )
     assert "base64" in e.value.response["Error"]["Message"].lower()
+
+
+def test_each_instance_reports_the_version_it_was_launched_from(client, template_and_subnet):
+    # moto reported the template's default version for every instance, and tagged each EC2
+    # instance with it, whatever version the group launched from.
+    ec2, asg = client("ec2"), client("autoscaling")
+    template, subnet = template_and_subnet
+    name = unique("asg")
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=name, MinSize=0, MaxSize=3, DesiredCapacity=1, VPCZoneIdentifier=subnet,
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "$Latest"},
+    )
+    [first] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["Instances"]
+    ec2.create_launch_template_version(LaunchTemplateId=template, SourceVersion="1", LaunchTemplateData={"InstanceType": "c5.large"})
+    asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=2)
+
+    [group] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+    versions = {i["InstanceId"]: i["LaunchTemplate"]["Version"] for i in group["Instances"]}
+    [second] = set(versions) - {first["InstanceId"]}
+    assert versions == {first["InstanceId"]: "1", second: "2"}
+    assert group["LaunchTemplate"]["Version"] == "$Latest"
+    [described] = asg.describe_auto_scaling_instances(InstanceIds=[second])["AutoScalingInstances"]
+    assert described["LaunchTemplate"] == {"LaunchTemplateId": template, "LaunchTemplateName": described["LaunchTemplate"]["LaunchTemplateName"], "Version": "2"}
+    tags = {t["Key"]: t["Value"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [second]}])["Tags"]}
+    assert tags["aws:ec2launchtemplate:version"] == "2"
+    asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+
+
+@pytest.mark.parametrize("given, expected", [(None, 0), (0, 0), (45, 45)])
+def test_health_check_grace_period_defaults_to_0(client, template_and_subnet, given, expected):
+    # "Default: 0 seconds" (API_CreateAutoScalingGroup); moto made it 300, and an explicit 0 too.
+    asg = client("autoscaling")
+    template, subnet = template_and_subnet
+    name = unique("asg")
+    extra = {} if given is None else {"HealthCheckGracePeriod": given}
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=name, MinSize=0, MaxSize=1, DesiredCapacity=0, VPCZoneIdentifier=subnet,
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"}, **extra,
+    )
+    [group] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+    assert group["HealthCheckGracePeriod"] == expected
+    asg.delete_auto_scaling_group(AutoScalingGroupName=name)
