@@ -8,6 +8,8 @@ Every module, by subpackage (each subpackage's docstring says more):
     into the ECS provider).
   - `services.ecs_errors`: the ECS API errors those handlers raise.
   - `services.autoscaling`: the `autoscaling:enitrunk` provider.
+  - `services.autoscaling_refresh`: instance refreshes on moto's groups, with ECS managed draining.
+  - `services.instance_refresh`: instance refreshes, pure logic.
   - `services.dispatch`: the dispatch table that sends every other operation to moto.
 - `lambda_host`: the `enitrunk-host` Lambda executor.
   - `lambda_host.executor`: `provided.*` functions' `bootstrap` as host processes.

@@ -8,7 +8,12 @@
   capacity providers and strategies.
 - `ecs_errors`: ECS error responses (`InvalidParameterException`, `ClientException`,
   `AccessDeniedException`).
-- `autoscaling`: the `autoscaling:enitrunk` provider (`PROVIDER_OVERRIDE_AUTOSCALING=enitrunk`),
-  entirely moto's.
+- `autoscaling`: the `autoscaling:enitrunk` provider (`PROVIDER_OVERRIDE_AUTOSCALING=enitrunk`):
+  moto's, with instance refreshes from `autoscaling_refresh`.
+- `autoscaling_refresh`: `StartInstanceRefresh`, `DescribeInstanceRefreshes`,
+  `CancelInstanceRefresh`, `RollbackInstanceRefresh` on moto's groups, and ECS managed draining
+  of the instances a refresh terminates.
+- `instance_refresh`: instance refreshes as the Auto Scaling API documents them (no LocalStack
+  imports; unit tested directly).
 - `dispatch`: a provider's own handlers, then moto for every other operation.
 """
