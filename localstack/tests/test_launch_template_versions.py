@@ -24,16 +24,23 @@ def template_and_subnet(client):
     return template, subnet
 
 
+def create_group(asg, template_and_subnet, version, desired=1, **extra):
+    """A new group of `desired` instances launching from `version` of the template: its name."""
+    template, subnet = template_and_subnet
+    name = unique("asg")
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=name, MinSize=0, MaxSize=3, DesiredCapacity=desired, VPCZoneIdentifier=subnet,
+        LaunchTemplate={"LaunchTemplateId": template, "Version": version}, **extra,
+    )
+    return name
+
+
 def test_group_scales_out_from_a_new_version_with_user_data(client, template_and_subnet):
     # Regression: moto 5.1.54 kept this version's UserData unparsed, and the scale-out failed
     # with InternalError.
     ec2, asg = client("ec2"), client("autoscaling")
-    template, subnet = template_and_subnet
-    name = unique("asg")
-    asg.create_auto_scaling_group(
-        AutoScalingGroupName=name, MinSize=0, MaxSize=3, DesiredCapacity=1, VPCZoneIdentifier=subnet,
-        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
-    )
+    template, _ = template_and_subnet
+    name = create_group(asg, template_and_subnet, "1")
     version = ec2.create_launch_template_version(
         LaunchTemplateId=template,
         LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "m5.large", "UserData": user_data("#!/bin/bash\necho 2")},
@@ -61,12 +68,8 @@ def test_each_instance_reports_the_version_it_was_launched_from(client, template
     # moto reported the template's default version for every instance, and tagged each EC2
     # instance with it, whatever version the group launched from.
     ec2, asg = client("ec2"), client("autoscaling")
-    template, subnet = template_and_subnet
-    name = unique("asg")
-    asg.create_auto_scaling_group(
-        AutoScalingGroupName=name, MinSize=0, MaxSize=3, DesiredCapacity=1, VPCZoneIdentifier=subnet,
-        LaunchTemplate={"LaunchTemplateId": template, "Version": "$Latest"},
-    )
+    template, _ = template_and_subnet
+    name = create_group(asg, template_and_subnet, "$Latest")
     [first] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["Instances"]
     ec2.create_launch_template_version(LaunchTemplateId=template, SourceVersion="1", LaunchTemplateData={"InstanceType": "c5.large"})
     asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=2)
@@ -87,13 +90,8 @@ def test_each_instance_reports_the_version_it_was_launched_from(client, template
 def test_health_check_grace_period_defaults_to_0(client, template_and_subnet, given, expected):
     # "Default: 0 seconds" (API_CreateAutoScalingGroup); moto made it 300, and an explicit 0 too.
     asg = client("autoscaling")
-    template, subnet = template_and_subnet
-    name = unique("asg")
     extra = {} if given is None else {"HealthCheckGracePeriod": given}
-    asg.create_auto_scaling_group(
-        AutoScalingGroupName=name, MinSize=0, MaxSize=1, DesiredCapacity=0, VPCZoneIdentifier=subnet,
-        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"}, **extra,
-    )
+    name = create_group(asg, template_and_subnet, "1", desired=0, **extra)
     [group] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
     assert group["HealthCheckGracePeriod"] == expected
     asg.delete_auto_scaling_group(AutoScalingGroupName=name)
