@@ -461,6 +461,8 @@ class Runner:
                 if not self._pause(prefs["CheckpointDelay"]):
                     break
                 self._set(reason=None)
+        if not self.fleet.exists():
+            return  # the group was deleted: its refreshes went with it
         if self._cancel():
             self._settle()
             self._set("Cancelled", final=True)
