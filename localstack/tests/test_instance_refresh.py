@@ -13,7 +13,7 @@ from itertools import groupby
 
 import pytest
 
-from conftest import refusal, unique
+from conftest import outputs, refusal, unique, wait_stack
 
 AMI = "ami-12c6146b"
 
@@ -401,3 +401,38 @@ def test_describe_instance_refreshes_pages_newest_first(client, make_group):
     rest = asg.describe_instance_refreshes(AutoScalingGroupName=name, MaxRecords=2, NextToken=first["NextToken"])
     assert [r["InstanceRefreshId"] for r in rest["InstanceRefreshes"]] == ids[:1] and "NextToken" not in rest
     assert refusal(lambda: asg.describe_instance_refreshes(AutoScalingGroupName=name, NextToken="bogus"))[:2] == ("InvalidNextToken", 400)
+
+
+def test_the_cluster_templates_group_refreshes_with_its_container_instance_drained(client):
+    # `templates/ecs-cluster.yaml` as checked in: its capacity provider leaves managed draining at
+    # its default (on), and its group's instance is replaced launch-before-terminate, the way
+    # `enitrunk roll` asks for it.
+    from test_ecs_cluster_stack import CAPABILITIES, TEMPLATE, failures, parameters
+    from test_eni_trunking_stack import upload
+
+    cfn, asg, ecs = client("cloudformation"), client("autoscaling"), client("ecs")
+    bucket, key = upload(client)
+    name = unique("refresh-stack")
+    cfn.create_stack(StackName=name, TemplateBody=TEMPLATE.read_text(), Parameters=parameters(bucket, key), Capabilities=CAPABILITIES)
+    stack = wait_stack(cfn, name, timeout=180)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", failures(cfn, name)
+    out = outputs(stack)
+    group = out["AutoScalingGroupName"]
+    [old] = instances(asg, group)
+    arn = register(ecs, out["ClusterName"], old)
+
+    refresh_id = asg.start_instance_refresh(
+        AutoScalingGroupName=group, Preferences={"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200}
+    )["InstanceRefreshId"]
+    r, samples = follow(asg, group, refresh_id)
+    assert r["Status"] == "Successful" and r["Preferences"]["InstanceWarmup"] == 0
+    assert min(sum(1 for s in states.values() if s == "InService") for _, states in samples) == 1
+    # Drained (no task to wait for), then terminated.
+    assert container_instance(ecs, out["ClusterName"], arn)["status"] == "DRAINING"
+    assert any(states.get(old) == "Terminating:Proceed" for _, states in samples)
+    [new] = instances(asg, group)
+    assert new != old and ec2_state(client, old) == "terminated"
+    assert instances(asg, group)[new]["LaunchTemplate"]["LaunchTemplateId"] == out["LaunchTemplateId"]
+
+    cfn.delete_stack(StackName=name)
+    assert wait_stack(cfn, name, timeout=180)["StackStatus"] == "DELETE_COMPLETE"
