@@ -4,8 +4,21 @@ Every module, by subpackage (each subpackage's docstring says more):
 - `services`: service providers (moto-backed).
   - `services.ecs`: the `ecs:enitrunk` provider, ECS account settings per calling principal.
   - `services.account_settings`: account settings and their resolution rules, pure logic.
+  - `services.ecs_iam`: ECS actions authorized by the caller's policies, and the principal they act as.
   - `services.ecs_capacity`: capacity providers and strategies as ECS keeps them (handlers mixed
     into the ECS provider).
+  - `services.ecs_container_instances`: container instances: registration, trunk interfaces,
+    deregistration (handlers mixed into the ECS provider).
+  - `services.ecs_tasks`: tasks and services as the scheduler runs them (handlers mixed into the
+    ECS provider).
+  - `services.ecs_scheduler`: task placement over moto's records, and the service events.
+  - `services.ecs_agent`: the ECS container agent on launched instances (installed at start).
+  - `services.ecs_placement`, `services.trunking`, `services.container_agent`,
+    `services.instance_types`: pure logic: where a task fits and ECS's words when it does not;
+    when an instance gets a trunk; what the agent reads and reports; the deployer's instance-type
+    table and its task limits.
+  - `services.ec2_facts`: what the agent and ECS read from moto's EC2 instances.
+  - `services.clock`: the background thread that runs delayed and periodic work.
   - `services.ecs_errors`: the ECS API errors those handlers raise.
   - `services.autoscaling`: the `autoscaling:enitrunk` provider.
   - `services.autoscaling_refresh`: instance refreshes on moto's groups, with ECS managed draining.

@@ -273,13 +273,16 @@ def test_without_managed_draining_the_container_instance_is_not_drained(client, 
     if managed_draining:  # a capacity provider with draining off; else no capacity provider at all
         ecs.create_capacity_provider(name=unique("cp"), autoScalingGroupProvider={"autoScalingGroupArn": name, "managedDraining": managed_draining})
     arn = register(ecs, ecs_cluster, old)
-    ecs.start_task(cluster=ecs_cluster, taskDefinition="drain", containerInstances=[arn])
+    [task] = ecs.start_task(cluster=ecs_cluster, taskDefinition="drain", containerInstances=[arn])["tasks"]
 
     refresh_id = asg.start_instance_refresh(AutoScalingGroupName=name, Preferences={"MinHealthyPercentage": 0})["InstanceRefreshId"]
     r, samples = follow(asg, name, refresh_id)
     assert r["Status"] == "Successful" and ec2_state(client, old) == "terminated"
-    assert container_instance(ecs, ecs_cluster, arn)["status"] == "ACTIVE"
     assert not any(states.get(old) == "Terminating:Wait" for _, states in samples)
+    # Not drained first: the termination itself deregistered the instance and stopped its task.
+    assert container_instance(ecs, ecs_cluster, arn)["status"] == "INACTIVE"
+    [stopped] = ecs.describe_tasks(cluster=ecs_cluster, tasks=[task["taskArn"]])["tasks"]
+    assert stopped["stoppedReason"] == f"Host EC2 (instance {old}) terminated."
 
 
 def test_protected_and_standby_instances_follow_the_preferences(client, make_group):
@@ -406,7 +409,9 @@ def test_describe_instance_refreshes_pages_newest_first(client, make_group):
 def test_the_cluster_templates_group_refreshes_with_its_container_instance_drained(client):
     # `templates/ecs-cluster.yaml` as checked in: its capacity provider leaves managed draining at
     # its default (on), and its group's instance is replaced launch-before-terminate, the way
-    # `enitrunk roll` asks for it.
+    # `enitrunk roll` asks for it; the service's tasks move to the new instance before the old
+    # one terminates.
+    from fleet import container_instances, tasks, wait_instances, wait_running
     from test_ecs_cluster_stack import CAPABILITIES, TEMPLATE, failures, parameters
     from test_eni_trunking_stack import upload
 
@@ -417,22 +422,33 @@ def test_the_cluster_templates_group_refreshes_with_its_container_instance_drain
     stack = wait_stack(cfn, name, timeout=180)
     assert stack["StackStatus"] == "CREATE_COMPLETE", failures(cfn, name)
     out = outputs(stack)
-    group = out["AutoScalingGroupName"]
+    group, cluster, service = out["AutoScalingGroupName"], out["ClusterName"], out["WebServiceName"]
     [old] = instances(asg, group)
-    arn = register(ecs, out["ClusterName"], old)
+    [registered] = wait_instances(ecs, cluster, 1)
+    assert registered["ec2InstanceId"] == old
+    wait_running(ecs, cluster, service, 4)
+    before = {t["taskArn"] for t in tasks(ecs, cluster, service)}
 
     refresh_id = asg.start_instance_refresh(
         AutoScalingGroupName=group, Preferences={"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200}
     )["InstanceRefreshId"]
-    r, samples = follow(asg, group, refresh_id)
+    r, samples = follow(asg, group, refresh_id, timeout=60)
     assert r["Status"] == "Successful" and r["Preferences"]["InstanceWarmup"] == 0
     assert min(sum(1 for s in states.values() if s == "InService") for _, states in samples) == 1
-    # Drained (no task to wait for), then terminated.
-    assert container_instance(ecs, out["ClusterName"], arn)["status"] == "DRAINING"
     assert any(states.get(old) == "Terminating:Proceed" for _, states in samples)
     [new] = instances(asg, group)
     assert new != old and ec2_state(client, old) == "terminated"
     assert instances(asg, group)[new]["LaunchTemplate"]["LaunchTemplateId"] == out["LaunchTemplateId"]
+    # Drained first: its tasks stopped as drained (not by the termination), their replacements
+    # run on the new instance, and the terminated one is deregistered.
+    [now] = container_instances(ecs, cluster)
+    assert now["ec2InstanceId"] == new
+    running = tasks(ecs, cluster, service)
+    assert len(running) == 4 and {t["containerInstanceArn"] for t in running} == {now["containerInstanceArn"]}
+    drained = ecs.describe_tasks(cluster=cluster, tasks=sorted(before))["tasks"]
+    assert {t["stoppedReason"] for t in drained} == {"Container instance is being drained."}
+    [gone] = ecs.describe_container_instances(cluster=cluster, containerInstances=[registered["containerInstanceArn"]])["containerInstances"]
+    assert gone["status"] == "INACTIVE"
 
     cfn.delete_stack(StackName=name)
     assert wait_stack(cfn, name, timeout=180)["StackStatus"] == "DELETE_COMPLETE"

@@ -1,7 +1,24 @@
 """Service providers LocalStack community lacks, backed by moto (`localstack.aws.provider`).
 
 - `ecs`: the `ecs:enitrunk` provider (`PROVIDER_OVERRIDE_ECS=enitrunk`): ECS account settings per
-  calling principal, capacity providers from `ecs_capacity`, moto for the rest.
+  calling principal; capacity providers, container instances and tasks from the mixins below;
+  moto for the rest.
+- `ecs_iam`: an ECS action authorized by the caller's identity-based policies, and the principal
+  it acts as.
+- `ecs_container_instances`: `RegisterContainerInstance` (with the trunk interface),
+  `DeregisterContainerInstance`, `ListContainerInstances`, `DescribeContainerInstances`,
+  `ListAttributes`, `UpdateContainerInstancesState`; an EC2 instance's termination deregisters it.
+- `ecs_tasks`: `RunTask`, `StopTask`, `ListTasks`, `DescribeTasks`, `DeleteService`, and
+  `DescribeServices`/`DescribeClusters` read under the scheduler's lock.
+- `ecs_scheduler`: task placement (CPU, memory, interfaces) over moto's records, task interfaces,
+  service events, the periodic placement pass.
+- `ecs_agent`: the ECS container agent on launched instances: it registers them with the cluster
+  their user data names, signed as their instance profile's role.
+- `ecs_placement`, `trunking`, `container_agent`, `instance_types` (no LocalStack imports; unit
+  tested directly): where a task fits and ECS's words when it does not; when an instance gets a
+  trunk; what the agent reads and reports; the deployer's instance-type table.
+- `ec2_facts`: an EC2 instance's launch template, instance profile role, DNS options, group.
+- `clock`: one background thread for delayed and periodic work.
 - `account_settings`: ECS account settings per principal with the API's resolution rules (no
   LocalStack imports; unit tested directly).
 - `ecs_capacity`: `CreateCapacityProvider`, `CreateService`, `UpdateService` as ECS treats

@@ -10,7 +10,9 @@ they live in `account_settings.AccountSettings`, keyed by the calling principal 
 an assumed-role session acts as its role, an IAM user as itself, root credentials as the account
 root). Each account-settings call is first authorized against the caller's identity-based policies
 with the condition key `ecs:account-setting` (`auth.authorize`). Capacity providers and strategies
-are handled in `ecs_capacity`, mixed into the provider.
+are handled in `ecs_capacity`; container instances (registration, trunks, deregistration) in
+`ecs_container_instances`; tasks and their placement in `ecs_tasks` and `ecs_scheduler`: all mixed
+into the provider.
 """
 
 from __future__ import annotations
@@ -23,17 +25,13 @@ from localstack.aws.api import RequestContext, handler
 from localstack.services.plugins import Service, aws_provider
 from localstack.state import StateVisitor
 
-from enitrunk_localstack.auth.authorize import refusal
-from enitrunk_localstack.auth.identity import SESSION, USER, caller_of
-from enitrunk_localstack.auth.policy import root_arn
 from enitrunk_localstack.services.account_settings import AccountSettings, InvalidParameter, NotPermitted
 from enitrunk_localstack.services.dispatch import moto_dispatch_table
 from enitrunk_localstack.services.ecs_capacity import CapacityProviderHandlers
-from enitrunk_localstack.services.ecs_errors import (
-    AccessDeniedException,
-    ClientException,
-    InvalidParameterException,
-)
+from enitrunk_localstack.services.ecs_container_instances import ContainerInstanceHandlers
+from enitrunk_localstack.services.ecs_errors import ClientException, InvalidParameterException
+from enitrunk_localstack.services.ecs_iam import authorized_principal
+from enitrunk_localstack.services.ecs_tasks import TaskHandlers
 
 LOG = logging.getLogger(__name__)
 
@@ -44,25 +42,16 @@ LOG = logging.getLogger(__name__)
 ACCOUNT_SETTING_KEY_ACTIONS = frozenset({"PutAccountSetting", "PutAccountSettingDefault", "DeleteAccountSetting"})
 
 
-def authorized_principal(context: RequestContext, operation: str, request: dict) -> str:
-    """The principal an account-settings call acts as, once its identity-based policies allow the call.
-
-    An assumed-role session (`arn:aws:sts::ACCT:assumed-role/NAME/SESSION`) acts as its role, with
-    the role's path (`arn:aws:iam::ACCT:role/PATH/NAME`); IAM users as themselves; root credentials
-    and LocalStack's internal calls as the account root.
-    """
-    caller = caller_of(context)
+def account_settings_principal(context: RequestContext, operation: str, request: dict) -> str:
+    """The principal an account-settings call acts as, once its identity-based policies allow the call
+    (resource `*`, condition key `ecs:account-setting` = the setting's name)."""
     keys = {"ecs:account-setting": request.get("name") or ""} if operation in ACCOUNT_SETTING_KEY_ACTIONS else {}
-    reason = refusal(caller, f"ecs:{operation}", keys=keys)
-    if reason is not None:
-        raise AccessDeniedException(reason)
-    if caller.kind in (USER, SESSION):
-        return caller.principal_arn
-    return root_arn(context.account_id, context.partition or "aws")
+    return authorized_principal(context, f"ecs:{operation}", keys=keys)
 
 
-class EcsProvider(CapacityProviderHandlers):
-    """ECS: account settings here, capacity providers in services (`ecs_capacity`), everything else in moto."""
+class EcsProvider(TaskHandlers, ContainerInstanceHandlers, CapacityProviderHandlers):
+    """ECS: account settings here; capacity providers, container instances and tasks in the mixins;
+    everything else in moto."""
 
     service = "ecs"
 
@@ -84,7 +73,7 @@ class EcsProvider(CapacityProviderHandlers):
 
     @handler("PutAccountSetting", expand=False)
     def put_account_setting(self, context: RequestContext, request: dict) -> dict:
-        caller = authorized_principal(context, "PutAccountSetting", request)
+        caller = account_settings_principal(context, "PutAccountSetting", request)
         with account_setting_errors():
             s = self.settings(context).put(caller, request.get("name"), request.get("value"), request.get("principalArn"))
         LOG.debug("ecs PutAccountSetting %s=%s for %s (caller %s)", s["name"], s["value"], s["principalArn"], caller)
@@ -92,21 +81,21 @@ class EcsProvider(CapacityProviderHandlers):
 
     @handler("PutAccountSettingDefault", expand=False)
     def put_account_setting_default(self, context: RequestContext, request: dict) -> dict:
-        authorized_principal(context, "PutAccountSettingDefault", request)
+        account_settings_principal(context, "PutAccountSettingDefault", request)
         with account_setting_errors():
             s = self.settings(context).put_default(request.get("name"), request.get("value"))
         return {"setting": _wire(s)}
 
     @handler("DeleteAccountSetting", expand=False)
     def delete_account_setting(self, context: RequestContext, request: dict) -> dict:
-        caller = authorized_principal(context, "DeleteAccountSetting", request)
+        caller = account_settings_principal(context, "DeleteAccountSetting", request)
         with account_setting_errors():
             s = self.settings(context).delete(caller, request.get("name"), request.get("principalArn"))
         return {"setting": _wire(s)}
 
     @handler("ListAccountSettings", expand=False)
     def list_account_settings(self, context: RequestContext, request: dict) -> dict:
-        caller = authorized_principal(context, "ListAccountSettings", request)
+        caller = account_settings_principal(context, "ListAccountSettings", request)
         with account_setting_errors():
             settings = self.settings(context).list(
                 caller,

@@ -10,7 +10,8 @@ the `ecs:enitrunk` provider (`services.ecs.EcsProvider`).
   cluster's default strategy when neither is given
   (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html).
 The strategy is stored on moto's service object, so `DescribeServices` reports it and it lives
-and dies with the service.
+and dies with the service. After each change the scheduler places the service's tasks
+(`after_service_change`, `ecs_tasks`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from localstack.aws.api import RequestContext, handler
 from localstack.services.moto import call_moto, call_moto_with_request
 
 from enitrunk_localstack.services.ecs_errors import ClientException, InvalidParameterException
+from enitrunk_localstack.services.ecs_scheduler import LOCK
 
 
 def _ecs_backend(context: RequestContext):
@@ -87,13 +89,28 @@ class CapacityProviderHandlers:
         return self._with_strategy(context, request, cluster, request.get("capacityProviderStrategy"))
 
     def _with_strategy(self, context: RequestContext, request: dict, cluster, strategy: list[dict] | None) -> dict:
-        """moto's answer to the request, with `strategy` checked first and then kept on the service."""
+        """moto's answer to the request, with `strategy` checked first and then kept on the service;
+        then the service's tasks placed (`after_service_change`) and its counts as they now are."""
         if strategy and cluster is not None:
             self._check_associated(cluster, strategy)
-        response = call_moto(context)
-        if strategy:
-            response["service"] = self._use_strategy(context, request.get("cluster"), response["service"], strategy)
+        with LOCK:
+            response = call_moto(context)
+            if strategy:
+                response["service"] = self._use_strategy(context, request.get("cluster"), response["service"], strategy)
+            if request.get("deploymentConfiguration"):
+                self._keep_deployment_configuration(context, request, response["service"])
+        self.after_service_change(context, request.get("cluster"))
+        wire = response["service"]
+        service = _ecs_backend(context).services.get(f"{_cluster_name(request.get('cluster'))}:{wire['serviceName']}")
+        if service is not None:
+            counts = {"runningCount": service.running_count, "pendingCount": service.pending_count}
+            wire.update(counts)
+            for deployment in wire.get("deployments") or []:
+                deployment.update(counts)
         return response
+
+    def after_service_change(self, context: RequestContext, cluster: str | None) -> None:
+        """Overridden by the provider's scheduler (`ecs_tasks.TaskHandlers`)."""
 
     @staticmethod
     def _check_associated(cluster, strategy: list[dict]) -> None:
@@ -105,6 +122,15 @@ class CapacityProviderHandlers:
                     "associated with the cluster. Associate the capacity provider with the cluster or specify "
                     "a valid capacity provider and try again."
                 )
+
+    @staticmethod
+    def _keep_deployment_configuration(context: RequestContext, request: dict, wire: dict) -> None:
+        """Keep what moto drops: the percentages draining replaces tasks within (`ecs_scheduler`)."""
+        service = _ecs_backend(context).services[f"{_cluster_name(request.get('cluster'))}:{wire['serviceName']}"]
+        kept = dict(getattr(service, "deployment_configuration", None) or {})
+        kept.update(request["deploymentConfiguration"])
+        service.deployment_configuration = kept
+        wire["deploymentConfiguration"] = kept
 
     @staticmethod
     def _use_strategy(context: RequestContext, cluster: str | None, wire: dict, strategy: list[dict]) -> dict:

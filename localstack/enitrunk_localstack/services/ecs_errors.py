@@ -1,6 +1,8 @@
-"""The ECS API's error responses that the `ecs:enitrunk` handlers raise (`ecs`, `ecs_capacity`)."""
+"""The ECS API's error responses that the `ecs:enitrunk` handlers raise."""
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 from localstack.aws.api import CommonServiceException
 
@@ -21,3 +23,19 @@ class AccessDeniedException(CommonServiceException):
 
     def __init__(self, message: str):
         super().__init__("AccessDeniedException", message, status_code=400, sender_fault=True)
+
+
+class ClusterNotFoundException(CommonServiceException):
+    def __init__(self, message: str = "Cluster not found."):
+        super().__init__("ClusterNotFoundException", message, status_code=400, sender_fault=True)
+
+
+@contextmanager
+def moto_errors():
+    """moto's ECS errors, raised from a backend called directly, as the API errors they name."""
+    from moto.core.exceptions import ServiceException
+
+    try:
+        yield
+    except ServiceException as e:
+        raise CommonServiceException(e.code, e.message, status_code=400, sender_fault=True) from None
