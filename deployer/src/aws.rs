@@ -41,6 +41,7 @@ pub struct Aws {
     pub region: String,
     pub endpoint_url: Option<String>,
     pub cfn: aws_sdk_cloudformation::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
     pub ecs: aws_sdk_ecs::Client,
@@ -90,6 +91,7 @@ impl Aws {
             .build();
         Ok(Aws {
             cfn: aws_sdk_cloudformation::Client::new(&sdk),
+            autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
             iam: aws_sdk_iam::Client::new(&sdk),
             ecs: aws_sdk_ecs::Client::new(&sdk),
@@ -104,8 +106,8 @@ impl Aws {
 
 #[cfg(test)]
 impl Aws {
-    /// Clients that reach nothing, but for a mocked Lambda client.
-    pub async fn for_tests(lambda: aws_sdk_lambda::Client) -> Aws {
+    /// Clients that reach nothing; tests put mocked clients in the fields they use.
+    pub async fn for_tests() -> Aws {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(LOCAL_REGION))
             .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
@@ -114,10 +116,11 @@ impl Aws {
             .await;
         Aws {
             cfn: aws_sdk_cloudformation::Client::new(&sdk),
+            autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
             s3: aws_sdk_s3::Client::new(&sdk),
             iam: aws_sdk_iam::Client::new(&sdk),
             ecs: aws_sdk_ecs::Client::new(&sdk),
-            lambda,
+            lambda: aws_sdk_lambda::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
             region: LOCAL_REGION.to_owned(),
             endpoint_url: None,

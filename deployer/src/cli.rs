@@ -13,7 +13,8 @@ use crate::commands::destroy::DestroyArgs;
 use crate::commands::init::InitArgs;
 use crate::commands::plan::PlanArgs;
 use crate::commands::render::{Outcome, RenderArgs};
-use crate::commands::{deploy, destroy, init, plan, render, status, validate};
+use crate::commands::roll::RollArgs;
+use crate::commands::{deploy, destroy, init, plan, render, roll, status, validate};
 use crate::config;
 use crate::error::Error;
 use crate::progress::Progress;
@@ -57,10 +58,14 @@ pub enum Command {
     Render(RenderArgs),
     /// Check the config and the templates rendered from it; no AWS calls
     Validate,
-    /// Build and upload the function, create and execute a change set, follow it, verify trunking
+    /// Build and upload the function, create and execute a change set, follow it, verify trunking,
+    /// wait for the instances to register with trunks
     Deploy(DeployArgs),
-    /// The stack, awsvpcTrunking for its instance role, and its container instances
+    /// The stack, awsvpcTrunking read as its instance role, its container instances and services
     Status,
+    /// Replace the stack's instances when some have no trunk (launched before the setting), with
+    /// an Auto Scaling instance refresh, and show the new instances' trunks
+    Roll(RollArgs),
     /// Delete the stack and wait for it, following its events
     Destroy(DestroyArgs),
 }
@@ -98,9 +103,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
                 &mut prompt,
             ));
             progress.finish();
-            emit(out, json, &deployed?)
+            let report = deployed?;
+            emit(out, json, &report)?;
+            report.require_trunks()
         }
         Command::Status => emit(out, json, &runtime()?.block_on(status::run(&spec, remote))?),
+        Command::Roll(args) => {
+            let rolled =
+                runtime()?.block_on(roll::run(&spec, remote, args, &mut progress, &mut prompt));
+            progress.finish();
+            let report = rolled?;
+            emit(out, json, &report)?;
+            report.require_trunks()
+        }
         Command::Destroy(args) => {
             let destroyed = runtime()?.block_on(destroy::run(
                 &spec,

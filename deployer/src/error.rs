@@ -89,6 +89,54 @@ pub enum Error {
         "the function {function} could not read awsvpcTrunking as the instance role: {message}"
     )]
     ReadFailed { function: String, message: String },
+    #[error(
+        "{untrunked} of the {total} container instances of stack `{stack}` have no trunk interface (see each one's reason above); `enitrunk roll` replaces instances launched before the setting"
+    )]
+    NotTrunked {
+        stack: String,
+        untrunked: usize,
+        total: usize,
+    },
+    #[error(
+        "after {waited}s, {registered} of {expected} instances of Auto Scaling group {group} have registered with cluster {cluster}; check their ECS agent (/var/log/ecs/ecs-agent.log), their route to the ECS endpoint and the instance role, then `enitrunk status`; --wait SECONDS waits longer"
+    )]
+    NotRegistered {
+        cluster: String,
+        group: String,
+        registered: usize,
+        expected: usize,
+        waited: u64,
+    },
+    #[error(
+        "an instance refresh is already running on Auto Scaling group {0}; follow it with `aws autoscaling describe-instance-refreshes --auto-scaling-group-name {0}`, then run `enitrunk roll` again"
+    )]
+    RefreshRunning(String),
+    #[error(
+        "stopped following; instance refresh {id} of Auto Scaling group {group} keeps going. Follow it with `aws autoscaling describe-instance-refreshes --auto-scaling-group-name {group}`, or cancel it with `aws autoscaling cancel-instance-refresh --auto-scaling-group-name {group}`"
+    )]
+    RefreshInterrupted { group: String, id: String },
+    #[error(
+        "instance refresh {id} of Auto Scaling group {group} ended {status}{}; see `aws autoscaling describe-instance-refreshes --auto-scaling-group-name {group}`",
+        reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+    )]
+    RefreshFailed {
+        group: String,
+        id: String,
+        status: String,
+        reason: Option<String>,
+    },
+    #[error(
+        "stack `{stack}` has no cluster and Auto Scaling group (outputs ClusterName, AutoScalingGroupName): roll replaces the instances of a stack deployed from ecs-cluster.yaml"
+    )]
+    NoFleet { stack: String },
+    #[error(
+        "awsvpcTrunking is `{value}` for {principal}: replaced instances would get no trunk either; turn it on with `enitrunk deploy`, then roll"
+    )]
+    SettingOff { principal: String, value: String },
+    #[error("stack `{0}` does not exist; deploy it with `enitrunk deploy`")]
+    NoStack(String),
+    #[error("the stack's Auto Scaling group {0} does not exist")]
+    NoGroup(String),
     #[error("stack `{stack}` has no output `{output}`; was it deployed by enitrunk?")]
     MissingOutput { stack: String, output: &'static str },
 }
@@ -128,7 +176,16 @@ impl Error {
         }
     }
 
-    /// Exit status: 2 for bad input, 130 for Ctrl-C, 1 for everything that failed.
+    /// An AWS call whose answer was not what it should be.
+    pub fn aws_message(context: impl Into<String>, message: &str) -> Error {
+        Error::Aws {
+            context: context.into(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// Exit status: 2 for bad input, 3 for a stack without its proof (instances without trunks,
+    /// or not registered), 130 for Ctrl-C, 1 for everything that failed.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_)
@@ -136,7 +193,9 @@ impl Error {
             | Error::Exists(_)
             | Error::NoSuchTemplate(_)
             | Error::NeedsYes(_) => 2,
-            Error::Interrupted { .. } => 130,
+            Error::Interrupted { .. } | Error::RefreshInterrupted { .. } => 130,
+            // The stack is there, the proof is not: a state to act on, not a crash.
+            Error::NotTrunked { .. } | Error::NotRegistered { .. } => 3,
             _ => 1,
         }
     }

@@ -10,7 +10,7 @@
 //! | layer | module | owns |
 //! |---|---|---|
 //! | edge | `cli` | arguments, dispatch, text or JSON output |
-//! | commands | `commands::{init, plan, render, validate, deploy, status, destroy}` | one command each: its arguments, steps and report |
+//! | commands | `commands::{init, plan, render, validate, deploy, status, roll, destroy}` | one command each: its arguments, steps and report |
 //! | config | `config` (`raw`, `validator`, `spec`, `diagnostic`) | `enitrunk.yaml` to a [`config::Spec`], errors with file:line:column |
 //! | facts | `instance_types` | the EC2 instance-type table: ENI limits, trunking support, schedulable memory |
 //! | workload | `plan` | tasks per instance with and without trunking |
@@ -19,7 +19,9 @@
 //! | AWS | `aws` | clients from one `SdkConfig`, the [`aws::Session`], account preconditions, error predicates |
 //! | AWS | `package` | the function's reproducible zip and the artifact bucket |
 //! | AWS | `stack` | stack states and what deploy does with each, change sets, running and following an operation |
-//! | AWS | `verify`, `container_instances` | the effective setting for the instance role; container instances and their trunks |
+//! | AWS | `verify` | the effective setting for the instance role, read as the role |
+//! | AWS | `container_instances`, `ecs_services`, `proof` | container instances and their trunks (or why not), services and their pending tasks, waiting for the group's instances to register |
+//! | AWS | `refresh` | Auto Scaling instance refresh: start, follow |
 //! | local | `localstack`, `workspace` | `--local`: LocalStack through `localstack/run`; the source tree |
 //! | terminal | `progress`, `prompt` | progress lines for long waits; yes/no questions |
 //! | errors | `error`, `event` | the CLI's errors; stack events and the root cause of a failure |
@@ -29,6 +31,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod container_instances;
+pub mod ecs_services;
 pub mod error;
 pub mod event;
 pub mod instance_types;
@@ -37,6 +40,8 @@ pub mod package;
 pub mod plan;
 pub mod progress;
 pub mod prompt;
+pub mod proof;
+pub mod refresh;
 pub mod render;
 pub mod stack;
 pub mod template;

@@ -375,6 +375,24 @@ async fn wait_for_change_set(
     }
 }
 
+/// When a resource of the stack was last created or updated, in seconds since the epoch.
+pub async fn resource_changed_at(
+    cfn: &Client,
+    stack: &str,
+    logical_id: &str,
+) -> Result<Option<i64>, Error> {
+    let resp = cfn
+        .describe_stack_resource()
+        .stack_name(stack)
+        .logical_resource_id(logical_id)
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("describe {logical_id} of stack {stack}"), &e))?;
+    Ok(resp
+        .stack_resource_detail()
+        .and_then(|d| d.last_updated_timestamp().map(|t| t.secs())))
+}
+
 /// The newest event id of a stack, to show only what happens after it.
 pub async fn newest_event(cfn: &Client, stack: &str) -> Result<Option<String>, Error> {
     let resp = cfn

@@ -165,8 +165,9 @@ mod tests {
                     out.build()
                 }
             });
-        let lambda = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&rule]);
-        Aws::for_tests(lambda).await
+        let mut aws = Aws::for_tests().await;
+        aws.lambda = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&rule]);
+        aws
     }
 
     const ENABLED: &str = r#"{"RoleArn": "arn:aws:iam::123456789012:role/demo-InstanceRole-1", "Region": "us-east-1", "Settings": {"awsvpcTrunking": "enabled"}}"#;

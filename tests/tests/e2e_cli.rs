@@ -214,6 +214,9 @@ fn demo_cluster_deploys_then_redeploys_updates_reports_and_is_destroyed() {
     insta::with_settings!({filters => vec![
         (name.as_str(), "[stack]"),
         (r"InstanceRole-[0-9a-f]+", "InstanceRole-[id]"),
+        (r"WebService-[0-9A-Z]+", "WebService-[id]"),
+        (r"\bi-[0-9a-f]{17}\b", "i-[id]"),
+        (r"\beni-[0-9a-f]{17}\b", "eni-[id]"),
     ]}, {
         insta::assert_snapshot!(String::from_utf8_lossy(&status.stdout));
     });
@@ -610,4 +613,182 @@ fn the_account_default_is_set_read_as_the_function_and_restored_on_delete() {
         before,
         "OnDelete: Reset restores the default"
     );
+}
+
+/// The stack's web service, as `status --output json` reports it.
+fn web_service(report: &Value) -> &Value {
+    let name = &report["stack"]["outputs"]["WebServiceName"];
+    report["services"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| &s["name"] == name))
+        .unwrap_or_else(|| panic!("no service {name} in {report:#}"))
+}
+
+/// Polls `status --output json` until `done` holds, for at most a minute.
+fn status_until(dir: &Path, name: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let out = enitrunk(
+            dir,
+            &[
+                "--local",
+                "status",
+                "--stack-name",
+                name,
+                "--output",
+                "json",
+            ],
+        );
+        let report = json_of(&out);
+        if done(&report) {
+            return report;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "status never got there: {report:#}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Proof of effect: one m5.large holds 2 `awsvpc` tasks without trunking and 10 with it, so a
+/// service of 8 runs on one trunked instance. An instance that registers while the setting is off
+/// for its role gets no trunk: 2 tasks run, 6 wait for interfaces (`RESOURCE:ENI`), `deploy` says
+/// why and exits 3; `enitrunk roll` replaces it and all 8 run.
+#[test]
+fn eight_tasks_run_on_one_trunked_m5_large_and_roll_replaces_an_instance_without_a_trunk() {
+    let h = harness(BOOTSTRAP);
+    let dir = workdir("density");
+    let name = stack::unique_name("cli-density");
+    let config = config_with_desired_count(&dir, 8);
+    let config = config.to_str().unwrap();
+
+    let (report, _) = deploy(&dir, &name, &["--config", config]);
+    let proof = &report["proof"];
+    assert_eq!(
+        proof["container_instances"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    let instance = &proof["container_instances"][0];
+    assert!(instance["trunk_id"].is_string(), "{report:#}");
+    assert_eq!(instance["instance_type"], "m5.large");
+    assert_eq!(instance["task_limit"], 10);
+    assert_eq!(instance["task_limit_without_trunking"], 2);
+
+    let report = status_until(&dir, &name, |r| web_service(r)["running"] == 8);
+    let web = web_service(&report);
+    assert_eq!(
+        (web["desired"].as_i64(), web["pending"].as_i64()),
+        (Some(8), Some(0))
+    );
+    assert_eq!(
+        report["container_instances"][0]["running_tasks"], 8,
+        "{report:#}"
+    );
+    assert!(report["container_instances"][0]["trunk_id"].is_string());
+    let role = report["trunking"]["principal_arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // An instance that registers while the setting is off for its role: replace the trunked one
+    // then, and turn the setting back on.
+    let set = |value: &str| {
+        h.block_on(async {
+            h.aws
+                .ecs
+                .put_account_setting()
+                .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+                .value(value)
+                .principal_arn(&role)
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    set("disabled");
+    let old = instance["ec2_instance_id"].as_str().unwrap().to_owned();
+    h.block_on(async {
+        h.aws
+            .autoscaling
+            .terminate_instance_in_auto_scaling_group()
+            .instance_id(&old)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await
+            .unwrap();
+    });
+    let report = status_until(&dir, &name, |r| {
+        r["container_instances"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|i| i["ec2_instance_id"] != old.as_str() && i["status"] == "ACTIVE")
+        }) && web_service(r)["running"] == 2
+    });
+    let web = web_service(&report);
+    assert_eq!(web["pending"], 6, "{report:#}");
+    assert!(
+        web["last_placement_failure"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("RESOURCE:ENI"),
+        "{report:#}"
+    );
+    set("enabled");
+
+    let out = deploy_raw(&dir, &name, &["--config", config]);
+    assert_eq!(out.status.code(), Some(3), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("no trunk: registered while awsvpcTrunking was not effective for its role")
+            && text.contains("`enitrunk roll` replaces it"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 of the 1 container instances"),
+        "{}",
+        show(&out)
+    );
+
+    let out = enitrunk(
+        &dir,
+        &[
+            "--local",
+            "roll",
+            "--yes",
+            "--stack-name",
+            &name,
+            "--output",
+            "json",
+        ],
+    );
+    let rolled = json_of(&out);
+    assert_eq!(rolled["result"], "rolled", "{rolled:#}");
+    assert_eq!(rolled["refresh"]["status"], "Successful");
+    assert_eq!(
+        rolled["proof"]["container_instances"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        rolled["proof"]["container_instances"][0]["trunk_id"].is_string(),
+        "{rolled:#}"
+    );
+    status_until(&dir, &name, |r| web_service(r)["running"] == 8);
+
+    let out = enitrunk(&dir, &["--local", "roll", "--yes", "--stack-name", &name]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("every container instance has a trunk, nothing to do"),
+        "{}",
+        show(&out)
+    );
+    let out = enitrunk(
+        &dir,
+        &["--local", "destroy", "--yes", "--stack-name", &name],
+    );
+    assert!(out.status.success(), "{}", show(&out));
 }

@@ -1,10 +1,12 @@
 //! `enitrunk deploy`: from a validated spec to a stack whose instance role has `awsvpcTrunking`
 //! effective, in the steps of the design: validate, build and upload the function, create and
-//! show a change set, execute it, follow the events, verify.
+//! show a change set, execute it, follow the events, verify the setting, and wait for the proof
+//! (the cluster's instances registered with trunks).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -15,6 +17,7 @@ use crate::error::Error;
 use crate::package::{self, CodeLocation};
 use crate::progress::Progress;
 use crate::prompt::Prompt;
+use crate::proof::{self, Fleet, Proof};
 use crate::render::{self, TemplateFile};
 use crate::stack::{self, ChangeSetOutcome, ChangeSetRequest, Next};
 use crate::validate;
@@ -31,6 +34,12 @@ pub struct DeployArgs {
     /// Use this built `bootstrap` instead of building it with cargo
     #[arg(long, value_name = "PATH")]
     pub bootstrap: Option<PathBuf>,
+    /// Seconds to wait for the Auto Scaling group's instances to register with trunks
+    #[arg(long, value_name = "SECONDS", default_value_t = proof::DEFAULT_WAIT_SECONDS)]
+    pub wait: u64,
+    /// Do not wait for the instances: stop once the setting is verified
+    #[arg(long, conflicts_with = "wait")]
+    pub no_wait: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -61,6 +70,23 @@ pub struct DeployReport {
     pub code: CodeLocation,
     pub outputs: BTreeMap<String, String>,
     pub trunking: Trunking,
+    /// The cluster's instances and services once registered; `None` without a cluster, or
+    /// with `--no-wait`.
+    pub proof: Option<Proof>,
+}
+
+impl DeployReport {
+    /// The deploy succeeded only if every instance got its trunk.
+    pub fn require_trunks(&self) -> Result<(), Error> {
+        match &self.proof {
+            Some(p) if p.untrunked() > 0 => Err(Error::NotTrunked {
+                stack: self.stack_name.clone(),
+                untrunked: p.untrunked(),
+                total: p.container_instances.len(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl fmt::Display for DeployReport {
@@ -80,7 +106,11 @@ impl fmt::Display for DeployReport {
             f,
             "awsvpcTrunking is {} for {}: container instances launched with this role from now on get a trunk interface",
             self.trunking.value, self.trunking.principal_arn
-        )
+        )?;
+        match &self.proof {
+            Some(proof) => write!(f, "{proof}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -129,7 +159,7 @@ pub async fn run(
         ],
     };
     let change_set = match stack::create_change_set(cfn, request).await? {
-        ChangeSetOutcome::NoChanges => return unchanged(&session, code, progress).await,
+        ChangeSetOutcome::NoChanges => return unchanged(&session, args, code, progress).await,
         ChangeSetOutcome::Ready(cs) => cs,
     };
     progress.line(&format!("changes to stack {stack_name}:\n{change_set}"));
@@ -140,6 +170,7 @@ pub async fn run(
 
     let info = stack::execute(cfn, stack_name, &change_set, next.verb(), progress).await?;
     let trunking = verify::instance_role_trunking(&session.aws, stack_name, &info.outputs).await?;
+    let proof = wait_for_proof(&session, args, &info.outputs, &trunking, progress).await?;
     Ok(DeployReport {
         stack_name: stack_name.to_owned(),
         stack_id: info.id,
@@ -153,7 +184,26 @@ pub async fn run(
         code,
         outputs: info.outputs,
         trunking,
+        proof,
     })
+}
+
+/// The instances of the stack's cluster, once registered, with their trunks.
+async fn wait_for_proof(
+    session: &Session,
+    args: &DeployArgs,
+    outputs: &BTreeMap<String, String>,
+    trunking: &Trunking,
+    progress: &mut Progress<'_>,
+) -> Result<Option<Proof>, Error> {
+    let Some(fleet) = Fleet::of(outputs).filter(|_| !args.no_wait) else {
+        return Ok(None);
+    };
+    let cx = proof::context(&session.aws, &session.stack_name, &trunking.value).await?;
+    let wait = Duration::from_secs(args.wait);
+    Ok(Some(
+        proof::wait(&session.aws, &fleet, &cx, wait, progress).await?,
+    ))
 }
 
 /// The function's package in the artifact bucket: `--bootstrap`, else built with cargo
@@ -190,6 +240,7 @@ async fn prepare_stack(session: &Session, progress: &mut Progress<'_>) -> Result
 /// An empty change set: nothing to do but verify what is there.
 async fn unchanged(
     session: &Session,
+    args: &DeployArgs,
     code: CodeLocation,
     progress: &mut Progress<'_>,
 ) -> Result<DeployReport, Error> {
@@ -199,6 +250,7 @@ async fn unchanged(
         .unwrap_or_default();
     progress.line(&format!("stack {stack_name}: no changes"));
     let trunking = verify::instance_role_trunking(&session.aws, stack_name, &info.outputs).await?;
+    let proof = wait_for_proof(session, args, &info.outputs, &trunking, progress).await?;
     Ok(DeployReport {
         stack_name: stack_name.clone(),
         stack_id: info.id,
@@ -208,5 +260,6 @@ async fn unchanged(
         code,
         outputs: info.outputs,
         trunking,
+        proof,
     })
 }

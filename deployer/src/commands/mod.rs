@@ -6,5 +6,6 @@ pub mod destroy;
 pub mod init;
 pub mod plan;
 pub mod render;
+pub mod roll;
 pub mod status;
 pub mod validate;

@@ -1,5 +1,7 @@
-//! `enitrunk status`: the stack, the effective `awsvpcTrunking` for its instance role, and each
-//! container instance: trunked or not, running tasks, task limit.
+//! `enitrunk status`: the stack, the effective `awsvpcTrunking` for its instance role (read as
+//! the role, with drift), each container instance (trunk or why not, running tasks, task limits
+//! with and without trunking), and each service (desired, running, pending, the latest reason a
+//! task could not be placed).
 
 use std::fmt;
 
@@ -7,8 +9,10 @@ use serde::Serialize;
 
 use crate::aws::{RemoteArgs, Session};
 use crate::config::Spec;
-use crate::container_instances::{self, Instance};
+use crate::container_instances::{self, Context, Instance, Table};
+use crate::ecs_services::{self, Service};
 use crate::error::Error;
+use crate::proof;
 use crate::stack::{self, StackInfo};
 use crate::verify::{self, Trunking};
 
@@ -22,7 +26,8 @@ pub struct StatusReport {
     pub trunking_error: Option<String>,
     pub instance_role_arn: Option<String>,
     pub cluster: Option<String>,
-    pub instances: Vec<Instance>,
+    pub container_instances: Vec<Instance>,
+    pub services: Vec<Service>,
 }
 
 impl fmt::Display for StatusReport {
@@ -46,28 +51,26 @@ impl fmt::Display for StatusReport {
             writeln!(f, "awsvpcTrunking: cannot read it: {e}")?;
         }
         if let Some(cluster) = &self.cluster {
-            writeln!(
-                f,
-                "cluster {cluster}: {} container instances",
-                self.instances.len()
-            )?;
-            if self.instances.is_empty() {
+            let n = self.container_instances.len();
+            let noun = if n == 1 { "instance" } else { "instances" };
+            writeln!(f, "cluster {cluster}: {n} container {noun}")?;
+            if self.container_instances.is_empty() {
                 writeln!(
                     f,
                     "  (instances appear once their ECS agent registers them with the cluster)"
                 )?;
             }
-            for i in &self.instances {
-                let trunk = match &i.trunk_id {
-                    Some(id) => format!("trunked ({id})"),
-                    None => "not trunked".into(),
-                };
-                let limit = i.task_limit.map_or("?".into(), |l| l.to_string());
-                writeln!(
+            write!(f, "{}", Table(&self.container_instances))?;
+            for s in &self.services {
+                write!(
                     f,
-                    "  {}  {}  {}  {}  {}/{} tasks",
-                    i.ec2_instance_id, i.instance_type, i.status, trunk, i.running_tasks, limit
+                    "service {}: {} desired, {} running, {} pending",
+                    s.name, s.desired, s.running, s.pending
                 )?;
+                match &s.last_placement_failure {
+                    Some(why) if s.pending > 0 => writeln!(f, "; last placement failure: {why}")?,
+                    _ => writeln!(f)?,
+                }
             }
         }
         Ok(())
@@ -109,7 +112,8 @@ pub async fn run(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error
         trunking_error: None,
         instance_role_arn: None,
         cluster: None,
-        instances: Vec::new(),
+        container_instances: Vec::new(),
+        services: Vec::new(),
     };
     let Some(info) = stack::describe(&aws.cfn, &stack_name).await? else {
         return Ok(report);
@@ -123,7 +127,19 @@ pub async fn run(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error
         report.instance_role_arn = Some(role.clone());
     }
     if let Some(cluster) = info.outputs.get("ClusterName") {
-        report.instances = container_instances::list(&aws, cluster).await?;
+        let cx = match &report.trunking {
+            Some(t) => proof::context(&aws, &stack_name, &t.value).await?,
+            None => Context::default(),
+        };
+        report.container_instances = container_instances::list(&aws, cluster)
+            .await?
+            .into_iter()
+            .map(|mut i| {
+                i.why_no_trunk = container_instances::why_no_trunk(&i, &cx);
+                i
+            })
+            .collect();
+        report.services = ecs_services::list(&aws, cluster).await?;
         report.cluster = Some(cluster.clone());
     }
     report.stack = Some(info);
