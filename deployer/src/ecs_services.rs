@@ -14,7 +14,8 @@ pub struct Service {
     /// Tasks the service wants that do not run yet: ECS's `PENDING` ones (placed, starting) and
     /// those it could not place, which ECS counts nowhere (no task exists until it is placed).
     pub pending: i32,
-    /// The newest service event saying a task could not be placed.
+    /// The newest service event saying a task could not be placed, unless the service has
+    /// reached a steady state since.
     pub last_placement_failure: Option<String>,
 }
 
@@ -33,6 +34,14 @@ impl Service {
 /// <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages-list.html>
 fn is_placement_failure(message: &str) -> bool {
     message.contains("unable to place a task")
+}
+
+/// The newest placement failure among `messages` (newest first) that no steady state followed.
+fn last_placement_failure<'a>(messages: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    messages
+        .into_iter()
+        .take_while(|m| !m.contains("has reached a steady state"))
+        .find(|m| is_placement_failure(m))
 }
 
 /// Every service of `cluster`, by name.
@@ -72,12 +81,10 @@ pub async fn list(aws: &Aws, cluster: &str) -> Result<Vec<Service>, Error> {
                 running: s.running_count(),
                 pending: s.pending_count().max(s.desired_count() - s.running_count()),
                 // ECS lists events newest first.
-                last_placement_failure: s
-                    .events()
-                    .iter()
-                    .filter_map(|e| e.message())
-                    .find(|m| is_placement_failure(m))
-                    .map(str::to_owned),
+                last_placement_failure: last_placement_failure(
+                    s.events().iter().filter_map(|e| e.message()),
+                )
+                .map(str::to_owned),
             });
         }
     }
@@ -106,5 +113,15 @@ mod tests {
         assert!(!is_placement_failure(
             "(service web) has reached a steady state."
         ));
+    }
+
+    #[test]
+    fn a_failure_before_the_latest_steady_state_is_not_reported() {
+        let eni = "(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 0123) encountered error \"RESOURCE:ENI\".";
+        let steady = "(service web) has reached a steady state.";
+        let started = "(service web) has started 2 tasks: (task 1) (task 2).";
+        assert_eq!(last_placement_failure([started, eni, steady]), Some(eni));
+        assert_eq!(last_placement_failure([steady, started, eni]), None);
+        assert_eq!(last_placement_failure([started]), None);
     }
 }
