@@ -1,6 +1,8 @@
 //! The services of an ECS cluster as enitrunk reports them: desired, running and pending tasks,
 //! and the latest reason ECS gave for not placing one (`RESOURCE:ENI` when interfaces ran out).
 
+use std::fmt;
+
 use serde::Serialize;
 
 use crate::aws::Aws;
@@ -27,6 +29,21 @@ impl Service {
                 .last_placement_failure
                 .as_deref()
                 .is_some_and(|m| m.contains("RESOURCE:ENI"))
+    }
+}
+
+/// One line: the counts, and why tasks wait when some do.
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "service {}: {} desired, {} running, {} pending",
+            self.name, self.desired, self.running, self.pending
+        )?;
+        match &self.last_placement_failure {
+            Some(why) if self.pending > 0 => write!(f, "; last placement failure: {why}"),
+            _ => Ok(()),
+        }
     }
 }
 

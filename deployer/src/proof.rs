@@ -64,15 +64,7 @@ impl fmt::Display for Proof {
         )?;
         write!(f, "{}", Table(&self.container_instances))?;
         for s in &self.services {
-            write!(
-                f,
-                "service {}: {} running, {} pending of {}",
-                s.name, s.running, s.pending, s.desired
-            )?;
-            match &s.last_placement_failure {
-                Some(why) if s.pending > 0 => writeln!(f, "; {why}")?,
-                _ => writeln!(f)?,
-            }
+            writeln!(f, "{s}")?;
         }
         Ok(())
     }
@@ -331,7 +323,7 @@ mod tests {
         insta::assert_snapshot!(proof.to_string(), @r#"
         container instances of demo-asg in cluster demo:
           i-1  m5.large  ACTIVE  2/2 tasks (without trunking 2)  no trunk: registered 100s before awsvpcTrunking was turned on for its role: only instances launched after get a trunk; `enitrunk roll` replaces it
-        service web: 2 running, 6 pending of 8; (service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 1) encountered error "RESOURCE:ENI". For more information, see the Troubleshooting section.
+        service web: 8 desired, 2 running, 6 pending; last placement failure: (service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 1) encountered error "RESOURCE:ENI". For more information, see the Troubleshooting section.
         "#);
     }
 

@@ -62,15 +62,7 @@ impl fmt::Display for StatusReport {
             }
             write!(f, "{}", Table(&self.container_instances))?;
             for s in &self.services {
-                write!(
-                    f,
-                    "service {}: {} desired, {} running, {} pending",
-                    s.name, s.desired, s.running, s.pending
-                )?;
-                match &s.last_placement_failure {
-                    Some(why) if s.pending > 0 => writeln!(f, "; last placement failure: {why}")?,
-                    _ => writeln!(f)?,
-                }
+                writeln!(f, "{s}")?;
             }
         }
         Ok(())
