@@ -1,16 +1,28 @@
 //! The embedded EC2 instance-type table (ENI limits, trunking support, size) and what ECS can
 //! place on each type. Data and provenance: `deployer/data/`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
 use serde::Serialize;
 
 const CSV: &str = include_str!("../data/ec2-eni-trunking-limits.csv");
+/// Types and families the ECS developer guide names as unsupported, even where its own table (or
+/// limits.go) lists them.
+const UNSUPPORTED_CSV: &str = include_str!("../data/ecs-trunking-unsupported.csv");
 
-/// Families that limits.go marks trunking-compatible (the EKS view) but ECS does not support.
-const ECS_UNSUPPORTED_FAMILIES: &[&str] = &["c5n", "g4dn", "inf1", "z1d"];
+/// The most `awsvpc` tasks ECS documents for any type with trunking (120 branch interfaces): no
+/// estimate goes above it.
+pub const MAX_TASKS_WITH_TRUNKING: u32 = 120;
+
+/// `(name, scope)` rows of [`UNSUPPORTED_CSV`], scope `type` or `family`.
+fn documented_unsupported() -> impl Iterator<Item = (&'static str, &'static str)> {
+    UNSUPPORTED_CSV
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(','))
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceType {
@@ -89,33 +101,42 @@ impl InstanceType {
                 "it runs macOS, and trunking is for Linux container instances".into(),
             );
         }
+        for (name, scope) in documented_unsupported() {
+            if scope == "type" && name == self.name {
+                return Trunking::Unsupported(
+                    "the ECS developer guide names this size as not supported".into(),
+                );
+            }
+            if scope == "family" && name == self.family() {
+                return Trunking::Unsupported(format!(
+                    "the ECS developer guide names the {} family as not supported",
+                    self.family()
+                ));
+            }
+        }
+        let estimate = self.formula().min(MAX_TASKS_WITH_TRUNKING);
         if let Some(documented) = self.documented_tasks_with_trunking {
-            let formula = self.formula();
             return match u32::try_from(documented) {
-                Ok(n) if n == formula => Trunking::Documented(n),
+                Ok(n) if n == self.formula() && n <= MAX_TASKS_WITH_TRUNKING => {
+                    Trunking::Documented(n)
+                }
+                Ok(n) if n <= self.tasks_without_trunking => Trunking::Unsupported(format!(
+                    "the ECS documentation gives it {n} tasks with trunking and {} without: no gain",
+                    self.tasks_without_trunking
+                )),
                 _ => Trunking::Estimated(
-                    formula,
+                    estimate,
                     "the ECS documentation's figure contradicts the interface limits",
                 ),
             };
         }
-        if ECS_UNSUPPORTED_FAMILIES.contains(&self.family()) {
-            return Trunking::Unsupported(format!(
-                "ECS does not support it on the {} family",
-                self.family()
-            ));
-        }
-        if table()
-            .types
-            .iter()
-            .any(|t| t.family() == self.family() && t.documented_tasks_with_trunking.is_some())
-        {
+        if documented_families().contains(self.family()) {
             return Trunking::Unsupported(format!(
                 "ECS documents it for other {} sizes, not this one",
                 self.family()
             ));
         }
-        Trunking::Estimated(self.formula(), "newer than the ECS documentation's table")
+        Trunking::Estimated(estimate, "newer than the ECS documentation's table")
     }
 
     pub fn supports_trunking(&self) -> bool {
@@ -145,6 +166,19 @@ pub struct Table {
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| parse(CSV))
+}
+
+/// Families with at least one size in the ECS documentation's table.
+fn documented_families() -> &'static HashSet<&'static str> {
+    static FAMILIES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    FAMILIES.get_or_init(|| {
+        table()
+            .types
+            .iter()
+            .filter(|t| t.documented_tasks_with_trunking.is_some())
+            .map(|t| t.family())
+            .collect()
+    })
 }
 
 pub fn get(name: &str) -> Option<&'static InstanceType> {
@@ -212,11 +246,11 @@ pub fn alternatives(to: &InstanceType, n: usize) -> Vec<&'static InstanceType> {
         .filter(|t| {
             t.architecture() == to.architecture()
                 && !t.bare_metal
-                && matches!(t.trunking(), Trunking::Documented(_))
                 && t.vcpu * 2 >= to.vcpu
                 && t.vcpu <= to.vcpu * 2
                 && t.memory_mib * 2 >= to.memory_mib
                 && t.memory_mib <= to.memory_mib * 2
+                && matches!(t.trunking(), Trunking::Documented(_))
         })
         .map(|t| {
             let distance =
@@ -313,6 +347,15 @@ mod tests {
             "c5.metal",
             "mac2.metal",
             "mac-m4max.metal",
+            // In the ECS table, but named unsupported by the guide's note above it.
+            "m5n.large",
+            "m5zn.large",
+            "r5.8xlarge",
+            "c5a.8xlarge",
+            "d3.xlarge",
+            "i3en.large",
+            // Its figures: 14 tasks without trunking, 12 with.
+            "u-18tb1.metal",
         ] {
             assert!(
                 matches!(t(name).trunking(), Trunking::Unsupported(_)),
@@ -337,14 +380,75 @@ mod tests {
     #[test]
     fn suspect_documented_figures_become_estimates() {
         assert_eq!(t("i4i.16xlarge").documented_tasks_with_trunking, Some(248));
+        // The formula gives 133 and 198; no estimate goes above what ECS documents.
         assert!(matches!(
             t("i4i.16xlarge").trunking(),
-            Trunking::Estimated(133, _)
+            Trunking::Estimated(120, _)
         ));
         assert!(matches!(
             t("trn1n.32xlarge").trunking(),
-            Trunking::Estimated(198, _)
+            Trunking::Estimated(120, _)
         ));
+    }
+
+    const DOC_TABLE: &str = include_str!("../data/ecs-doc-trunking-table-2023-04-18.csv");
+
+    /// `(type, without, with)` rows of the ECS guide's table.
+    fn doc_rows() -> Vec<(&'static str, u32, i64)> {
+        DOC_TABLE
+            .lines()
+            .skip(1)
+            .map(|line| {
+                let f: Vec<&str> = line.split(',').collect();
+                (f[0], f[2].parse().unwrap(), f[3].parse().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_row_of_the_ecs_table_is_in_the_data_with_its_figures() {
+        let rows = doc_rows();
+        assert_eq!(rows.len(), 435);
+        for (name, without, with) in rows {
+            let it = get(name).unwrap_or_else(|| panic!("{name}: documented, not in the data"));
+            assert_eq!(it.tasks_without_trunking, without, "{name}");
+            assert_eq!(it.documented_tasks_with_trunking, Some(with), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_whole_table_keeps_to_what_ecs_documents() {
+        let unsupported: Vec<_> = documented_unsupported().collect();
+        assert_eq!(
+            unsupported.len(),
+            30,
+            "the guide's note names 10 sizes and 20 families"
+        );
+        for it in &table().types {
+            let named = unsupported.iter().any(|&(n, scope)| {
+                n == if scope == "type" {
+                    &it.name
+                } else {
+                    it.family()
+                }
+            });
+            match it.trunking() {
+                Trunking::Documented(n) | Trunking::Estimated(n, _) => {
+                    assert!(!named, "{}: named unsupported, yet {n}", it.name);
+                    assert!(n <= MAX_TASKS_WITH_TRUNKING, "{}: {n}", it.name);
+                    assert!(n > it.tasks_without_trunking, "{}: {n}", it.name);
+                }
+                Trunking::Unsupported(_) => {}
+            }
+            for alt in alternatives(it, 3) {
+                assert!(
+                    matches!(alt.trunking(), Trunking::Documented(_)),
+                    "{} suggested for {}",
+                    alt.name,
+                    it.name
+                );
+            }
+        }
     }
 
     #[test]

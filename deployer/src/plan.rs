@@ -341,7 +341,7 @@ impl Plan {
         if self.rows.iter().any(|r| r.estimate.is_some()) {
             writeln!(
                 f,
-                "* estimate: ENI limit with trunking = branch interfaces + interfaces - 2, not from the ECS documentation:"
+                "* estimate: ENI limit with trunking = branch interfaces + interfaces - 2 (at most 120, the most ECS documents), not from the ECS documentation:"
             )?;
             let mut seen = Vec::new();
             for r in self.rows.iter().filter(|r| r.estimate.is_some()) {

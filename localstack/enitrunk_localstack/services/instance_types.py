@@ -8,9 +8,11 @@ the same limits that `enitrunk plan` promises:
 - task limit without trunking: `ecs_tasks_without_trunking`;
 - with trunking: the ECS developer guide's figure when it equals `branch_enis + max_enis - 2`
   (both the primary and the trunk interface count against the limit), else that formula, an
-  estimate; unsupported for `trunking_compatible=false`, macOS types, the families ECS documents as
-  unsupported (c5n, g4dn, inf1, z1d), and sizes of a documented family that the ECS table leaves
-  out (c5.metal, m5.metal, ...);
+  estimate, never above the 120 tasks ECS documents at most; unsupported for
+  `trunking_compatible=false`, macOS types, the sizes and families the guide names as unsupported
+  (`ecs-trunking-unsupported.csv` beside the table: c5n, g4dn, m5n, c5.metal, r5.8xlarge, ...),
+  a documented figure no higher than the limit without trunking, and sizes of a documented family
+  that the ECS table leaves out;
 - schedulable memory: `memory_mib - memory_mib * 8 / 100` (an estimate: the OS and the agent keep
   some; an m5.large with 8192 MiB registers about 7,500).
 Pure logic (no LocalStack imports), unit tested in `tests/test_instance_types_unit.py`.
@@ -27,8 +29,9 @@ from pathlib import Path
 CSV_ENV = "ENITRUNK_INSTANCE_TYPES_CSV"
 REPOSITORY_CSV = Path(__file__).resolve().parents[3] / "deployer" / "data" / "ec2-eni-trunking-limits.csv"
 
-# Families that the table marks trunking-compatible (the EKS view) but ECS does not support.
-ECS_UNSUPPORTED_FAMILIES = frozenset({"c5n", "g4dn", "inf1", "z1d"})
+UNSUPPORTED_CSV = "ecs-trunking-unsupported.csv"
+# The most `awsvpc` tasks ECS documents for any type with trunking (120 branch interfaces).
+MAX_TASKS_WITH_TRUNKING = 120
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,19 @@ class InstanceType:
             return f"the {self.family} family does not support it"
         if self.family.startswith("mac"):
             return "it runs macOS, and trunking is for Linux container instances"
-        if self.documented_tasks_with_trunking is not None:
+        named = unsupported()
+        if ("type", self.name) in named:
+            return "the ECS developer guide names this size as not supported"
+        if ("family", self.family) in named:
+            return f"the ECS developer guide names the {self.family} family as not supported"
+        documented = self.documented_tasks_with_trunking
+        if documented is not None:
+            if 0 <= documented <= self.tasks_without_trunking and documented != self._formula():
+                return (
+                    f"the ECS documentation gives it {documented} tasks with trunking and "
+                    f"{self.tasks_without_trunking} without: no gain"
+                )
             return None
-        if self.family in ECS_UNSUPPORTED_FAMILIES:
-            return f"ECS does not support it on the {self.family} family"
         if any(t.family == self.family and t.documented_tasks_with_trunking is not None for t in table().values()):
             return f"ECS documents it for other {self.family} sizes, not this one"
         return None
@@ -82,9 +94,9 @@ class InstanceType:
         if not self.supports_trunking():
             return None
         documented = self.documented_tasks_with_trunking
-        if documented is not None and documented == self._formula():
+        if documented is not None and documented == self._formula() and documented <= MAX_TASKS_WITH_TRUNKING:
             return documented
-        return self._formula()
+        return min(self._formula(), MAX_TASKS_WITH_TRUNKING)
 
     def task_limit(self, trunked: bool) -> int:
         """How many `awsvpc` tasks the instance can hold (each needs one interface slot)."""
@@ -107,6 +119,14 @@ def table() -> dict[str, InstanceType]:
             "deployer/data/ec2-eni-trunking-limits.csv"
         )
     return parse(path.read_text())
+
+
+@lru_cache(maxsize=1)
+def unsupported() -> frozenset[tuple[str, str]]:
+    """(scope, name) pairs, scope `type` or `family`, of what the ECS developer guide names as not
+    supporting trunking; the file beside the table."""
+    path = csv_path().parent / UNSUPPORTED_CSV
+    return frozenset((row["scope"], row["name"]) for row in csv.DictReader(path.read_text().splitlines()))
 
 
 def parse(text: str) -> dict[str, InstanceType]:
