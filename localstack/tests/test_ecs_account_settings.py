@@ -6,19 +6,38 @@ and the IAM authorization of the account-setting actions, with the condition key
 """
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import allow, create_role, create_user, refusal, unique
 
 ACTIONS = ["ecs:PutAccountSetting", "ecs:DeleteAccountSetting", "ecs:ListAccountSettings"]
-# The instance role's inline policy in templates/eni-trunking.yaml.
-TEMPLATE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Sid": "ChangeAwsvpcTrunkingOnly", "Effect": "Allow",
-     "Action": ["ecs:PutAccountSetting", "ecs:DeleteAccountSetting"], "Resource": "*",
-     "Condition": {"StringEquals": {"ecs:account-setting": "awsvpcTrunking"}}},
-    {"Sid": "ReadAccountSettings", "Effect": "Allow", "Action": ["ecs:ListAccountSettings"], "Resource": "*"},
-]})
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "eni-trunking.yaml"
+# The session name the function assumes the instance role with (custom-resource-lambda's
+# `aws::SESSION_NAME`); EC2 names its sessions of the role after the instance.
+FUNCTION_SESSION = "enitrunk-custom-resource"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads a CloudFormation template, its short-form intrinsics (`!Ref`, `!GetAtt`, ...) as
+    `{"Ref": value}`, `{"GetAtt": value}`: enough to take a policy document out of it."""
+
+
+_CfnLoader.add_multi_constructor(
+    "!",
+    lambda loader, tag, node: {tag[1:]: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
+                               else loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
+                               else loader.construct_mapping(node)},
+)
+
+
+def template_policy() -> str:
+    """The instance role's inline policy in the checked-in `templates/eni-trunking.yaml`."""
+    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    [policy] = template["Resources"]["InstanceRole"]["Properties"]["Policies"]
+    return json.dumps(policy["PolicyDocument"])
 
 
 @pytest.fixture
@@ -132,7 +151,7 @@ def test_a_session_acts_as_its_role_with_the_roles_path(client, make_role, assum
 
 
 def test_the_templates_instance_role_policy_allows_only_awsvpc_trunking(client, make_role, assume):
-    session = assume(make_role(TEMPLATE_POLICY))
+    session = assume(make_role(template_policy()), FUNCTION_SESSION)
     session_arn = client("sts", session).get_caller_identity()["Arn"]
     ecs_as_role = client("ecs", session)
     ecs_as_role.put_account_setting(name="awsvpcTrunking", value="enabled")
@@ -145,6 +164,26 @@ def test_the_templates_instance_role_policy_allows_only_awsvpc_trunking(client, 
     for call in (lambda: ecs_as_role.delete_account_setting(name="containerInsights"),
                  lambda: ecs_as_role.put_account_setting_default(name="awsvpcTrunking", value="enabled")):
         assert refusal(call)[:2] == ("AccessDeniedException", 400)
+
+
+def test_the_templates_instance_role_policy_refuses_the_instances_own_sessions(client, make_role, assume):
+    # Anything holding the instance's credentials (a task that reaches the metadata service) acts
+    # as EC2's session of the role, named after the instance: its aws:userid is
+    # ROLE-ID:i-..., which the policy's `*:enitrunk-custom-resource` does not match.
+    role = make_role(template_policy())
+    role_id = client("iam").get_role(RoleName=role.rsplit("/", 1)[1])["Role"]["RoleId"]
+    instance = assume(role, "i-0123456789abcdef0")
+    ecs_as_instance = client("ecs", instance)
+    calls = [
+        lambda: ecs_as_instance.put_account_setting(name="awsvpcTrunking", value="disabled"),
+        lambda: ecs_as_instance.delete_account_setting(name="awsvpcTrunking"),
+        lambda: ecs_as_instance.list_account_settings(name="awsvpcTrunking", effectiveSettings=True),
+    ]
+    for call in calls:
+        assert refusal(call)[:2] == ("AccessDeniedException", 400)
+    function = assume(role, FUNCTION_SESSION)
+    assert client("sts", function).get_caller_identity()["UserId"] == f"{role_id}:{FUNCTION_SESSION}"
+    client("ecs", function).put_account_setting(name="awsvpcTrunking", value="enabled")
 
 
 def test_a_role_without_ecs_permissions_is_refused_every_account_setting_action(client, make_role, assume):

@@ -100,16 +100,21 @@ def test_ecs_cluster_template_create_update_delete(client):
     assert data["ImageId"] == ami
     assert data["InstanceType"] == literal["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["InstanceType"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
+    # Tasks are a hop away from the instance: they cannot reach its credentials.
+    assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
     assert data["IamInstanceProfile"]["Arn"] == out["InstanceProfileArn"]
     assert data["PrivateDnsNameOptions"]["EnableResourceNameDnsARecord"] is False
-    assert f"ECS_CLUSTER={out['ClusterName']}" in base64.b64decode(data["UserData"]).decode()
+    user_data = base64.b64decode(data["UserData"]).decode()
+    assert f"ECS_CLUSTER={out['ClusterName']}" in user_data and "ECS_AWSVPC_BLOCK_IMDS=true" in user_data
 
-    # The Auto Scaling group: sizes from the template, the launch template's latest version, the
+    # The Auto Scaling group: sizes from the template (no DesiredCapacity: managed scaling owns
+    # it, and the group starts at its minimum), the launch template's latest version, the
     # private subnets.
     spec = literal["AutoScalingGroup"]["Properties"]
+    assert "DesiredCapacity" not in spec
     [group] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[out["AutoScalingGroupName"]])["AutoScalingGroups"]
     assert (group["MinSize"], group["MaxSize"], group["DesiredCapacity"]) == (
-        int(spec["MinSize"]), int(spec["MaxSize"]), int(spec["DesiredCapacity"]))
+        int(spec["MinSize"]), int(spec["MaxSize"]), int(spec["MinSize"]))
     assert group["LaunchTemplate"]["LaunchTemplateId"] == out["LaunchTemplateId"]
     assert group["LaunchTemplate"]["Version"] == str(version["VersionNumber"])
     assert sorted(group["VPCZoneIdentifier"].split(",")) == sorted(out["PrivateSubnetIds"].split(","))

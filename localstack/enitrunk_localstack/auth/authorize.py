@@ -21,7 +21,10 @@ def condition_context(caller: Caller) -> dict[str, str]:
         if caller.source_arn:
             context["aws:SourceArn"] = caller.source_arn
         return context
-    return {"aws:PrincipalArn": caller.principal_arn, "aws:PrincipalAccount": caller.account}
+    context = {"aws:PrincipalArn": caller.principal_arn, "aws:PrincipalAccount": caller.account}
+    if caller.userid:
+        context["aws:userid"] = caller.userid
+    return context
 
 
 def identity_decision(caller: Caller, action: str, resource: str, context: Mapping[str, str]) -> Decision:

@@ -8,8 +8,9 @@ service. For the services in `COVERED`, a request whose access key belongs to no
 
 `COVERED` is every service enitrunk's deployer, its function and its tests call, except S3:
 S3 serves anonymous and pre-signed requests whose rules (bucket policies, ACLs, public access)
-LocalStack does not model, and enitrunk's S3 calls (the deployer's upload as the account, the
-function's pre-signed response PUT) have nothing to check.
+LocalStack does not model; what enitrunk's S3 calls depend on is checked elsewhere (the bucket
+owner, `services/s3_expected_owner.py`; the function's pre-signed response PUT,
+`cloudformation/response_bucket.py`).
 
 Errors, by protocol (each as AWS answers it): Query APIs (STS, IAM, CloudFormation, Auto Scaling)
 `InvalidClientTokenId`, HTTP 403; JSON APIs (ECS, SSM, CloudWatch Logs)

@@ -54,6 +54,9 @@ class Caller:
     name: str = ""
     service: str | None = None
     source_arn: str | None = None
+    # `aws:userid`: the account id for the root, the user's unique id, `ROLE-ID:SESSION-NAME` for
+    # a role session (IAM User Guide, "aws:userid" in the global condition context keys).
+    userid: str = ""
 
     @property
     def is_root(self) -> bool:
@@ -67,7 +70,7 @@ class Caller:
 
 def root_caller(account: str, partition: str, kind: str = ROOT) -> Caller:
     arn = root_arn(account, partition)
-    return Caller(kind=kind, account=account, partition=partition, arn=arn, principal_arn=arn)
+    return Caller(kind=kind, account=account, partition=partition, arn=arn, principal_arn=arn, userid=account)
 
 
 def caller_of(context) -> Caller:
@@ -124,7 +127,8 @@ def key_owner(access_key: str, token: str | None, account: str, partition: str) 
             if token != session.session_token:
                 raise Unrecognized(access_key)
             return Caller(kind=SESSION, account=session.account_id, partition=partition, arn=session.arn,
-                          principal_arn=session.role_arn, name=session.role_arn.rsplit("/", 1)[-1])
+                          principal_arn=session.role_arn, name=session.role_arn.rsplit("/", 1)[-1],
+                          userid=session.user_id)
     backend = iam_backends[account][partition]
     for user in list(backend.users.values()):
         for key in user.access_keys:
@@ -132,7 +136,7 @@ def key_owner(access_key: str, token: str | None, account: str, partition: str) 
                 if key.status != "Active":
                     raise Unrecognized(access_key)
                 return Caller(kind=USER, account=account, partition=partition, arn=user.arn,
-                              principal_arn=user.arn, name=user.name)
+                              principal_arn=user.arn, name=user.name, userid=user.id)
     return None
 
 

@@ -32,5 +32,6 @@
   of the instances a refresh terminates.
 - `instance_refresh`: instance refreshes as the Auto Scaling API documents them (no LocalStack
   imports; unit tested directly).
+- `s3_expected_owner`: `ExpectedBucketOwner` checked on every S3 operation (a gateway handler).
 - `dispatch`: a provider's own handlers, then moto for every other operation.
 """

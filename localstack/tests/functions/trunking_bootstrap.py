@@ -1,6 +1,8 @@
 """Stand-in for custom-resource-lambda's `bootstrap` (DESIGN §2.1, Role scope), for the suite.
 
-Assumes `RoleArn`, turns the setting on as that role (no principalArn), reads its own effective
+Assumes `RoleArn` with the function's session name (`enitrunk-custom-resource`: the templates
+let only that session of the instance role change the setting), turns the setting on as that role
+(no principalArn), reads its own effective
 setting back with ListAccountSettings(effectiveSettings), again naming no principal (only the root
 user or the principal itself may name one), and PUTs the response to ResponseURL with an empty
 Content-Type. Delete with OnDelete=Reset removes the role's own setting. The real binary
@@ -24,7 +26,7 @@ def handle(event):
     value = props.get("SettingValue", "enabled")
     region = props.get("Region") or os.environ["AWS_REGION"]
     physical_id = "enitrunk-" + hashlib.sha256(f"Role|{role}|{region}|{name}".encode()).hexdigest()[:16]
-    creds = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="enitrunk")["Credentials"]
+    creds = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="enitrunk-custom-resource")["Credentials"]
     ecs = boto3.client("ecs", region_name=region, aws_access_key_id=creds["AccessKeyId"],
                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
     if event["RequestType"] == "Delete":
