@@ -108,6 +108,11 @@ pub fn backoff_schedule(first: Duration, budget: Duration) -> Vec<Duration> {
     delays
 }
 
+/// The session name the function assumes the instance role with. The role's templates allow
+/// changing the setting only to sessions of this name (EC2's sessions are named after the
+/// instance), so it is part of the contract with them.
+pub const SESSION_NAME: &str = "enitrunk-custom-resource";
+
 /// Assumes `role_arn`, retrying `AccessDenied` through `schedule`.
 pub async fn assume_role(
     sts: &aws_sdk_sts::Client,

@@ -49,7 +49,22 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
 }
 
+/// The partition of `region`, as ARNs name it.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 impl Aws {
+    pub fn partition(&self) -> &'static str {
+        partition_of(&self.region)
+    }
+
     pub async fn connect(args: &RemoteArgs, config_region: Option<&str>) -> Result<Aws, Error> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         let endpoint_url = if args.local {

@@ -133,6 +133,14 @@ pub enum Error {
         "awsvpcTrunking is `{value}` for {principal}: replaced instances would get no trunk either; turn it on with `enitrunk deploy`, then roll"
     )]
     SettingOff { principal: String, value: String },
+    #[error(
+        "artifact bucket `{bucket}` exists but is not owned by account {account} (S3 refused ExpectedBucketOwner): enitrunk uploads nothing into a bucket it does not own, and deployed nothing. Pass --artifact-bucket NAME (or `artifact_bucket:` in the config) naming a bucket of your own"
+    )]
+    ArtifactBucketNotYours { bucket: String, account: String },
+    #[error(
+        "artifact bucket `{0}` does not exist: create it (in the stack's region), or leave --artifact-bucket and `artifact_bucket:` out and enitrunk creates its own"
+    )]
+    ArtifactBucketMissing(String),
     #[error("stack `{0}` does not exist; deploy it with `enitrunk deploy`")]
     NoStack(String),
     #[error("the stack's Auto Scaling group {0} does not exist")]

@@ -54,6 +54,17 @@ impl fmt::Display for Architecture {
     }
 }
 
+/// The accelerator a type carries, which decides the ECS-optimized AMI it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accelerator {
+    /// NVIDIA GPUs (the G and P families): the ECS GPU-optimized AMI.
+    NvidiaGpu,
+    /// AWS Inferentia and Trainium: the ECS Neuron AMI.
+    Neuron,
+    /// Accelerators no ECS-optimized AMI serves (AMD GPUs, Gaudi, FPGAs, video transcoders).
+    Other,
+}
+
 /// What ECS can do with trunking on a type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trunking {
@@ -82,6 +93,20 @@ impl InstanceType {
             Architecture::Arm64
         } else {
             Architecture::X86_64
+        }
+    }
+
+    pub fn accelerator(&self) -> Option<Accelerator> {
+        let family = self.family();
+        let starts = |prefixes: &[&str]| prefixes.iter().any(|p| family.starts_with(p));
+        if starts(&["inf", "trn"]) {
+            Some(Accelerator::Neuron)
+        } else if starts(&["g4ad", "dl", "f1", "f2", "vt1"]) {
+            Some(Accelerator::Other)
+        } else if starts(&["g", "p"]) {
+            Some(Accelerator::NvidiaGpu)
+        } else {
+            None
         }
     }
 
@@ -465,6 +490,25 @@ mod tests {
             ("g5g.xlarge", Architecture::Arm64),
         ] {
             assert_eq!(t(name).architecture(), arch, "{name}");
+        }
+    }
+
+    #[test]
+    fn accelerators() {
+        for (name, accelerator) in [
+            ("m5.large", None),
+            ("c6g.large", None),
+            ("g5.xlarge", Some(Accelerator::NvidiaGpu)),
+            ("g5g.xlarge", Some(Accelerator::NvidiaGpu)),
+            ("gr6.4xlarge", Some(Accelerator::NvidiaGpu)),
+            ("p4d.24xlarge", Some(Accelerator::NvidiaGpu)),
+            ("inf2.xlarge", Some(Accelerator::Neuron)),
+            ("trn1.2xlarge", Some(Accelerator::Neuron)),
+            ("g4ad.xlarge", Some(Accelerator::Other)),
+            ("dl1.24xlarge", Some(Accelerator::Other)),
+            ("vt1.3xlarge", Some(Accelerator::Other)),
+        ] {
+            assert_eq!(t(name).accelerator(), accelerator, "{name}");
         }
     }
 

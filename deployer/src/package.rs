@@ -1,13 +1,16 @@
 //! The custom resource's deployment package: build `bootstrap`, zip it reproducibly, name it by
-//! content, and put it in the artifact bucket (created on first use, encrypted, not public).
+//! content, and put it in the artifact bucket (created on first use, encrypted, not public, TLS
+//! only, old artifacts expiring; never one another account owns).
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
 };
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
@@ -87,28 +90,47 @@ pub struct CodeLocation {
 }
 
 /// `enitrunk-artifacts-<account>-<region>`: unique per account and region, as bucket names are
-/// global.
+/// global. Predictable, so anyone may create it first: every call checks who owns it.
 pub fn bucket_name(account: &str, region: &str) -> String {
     format!("enitrunk-artifacts-{account}-{region}")
 }
 
-/// Zips `binary` and uploads it unless that content is already there.
+/// Artifacts older than this expire. Lambda keeps its own copy of the code, and `deploy` uploads
+/// again what is gone, so only a rollback to code this old would miss it.
+pub const ARTIFACT_EXPIRY_DAYS: i32 = 90;
+/// The key prefix enitrunk writes under.
+const PREFIX: &str = "enitrunk/";
+
+/// Zips `binary` and uploads it unless that content is already there: into `bucket` (yours,
+/// used as it is), else into [`bucket_name`], created and set up on first use. Every call tells
+/// S3 the bucket must belong to `account` (`ExpectedBucketOwner`).
 pub async fn upload(
     aws: &Aws,
     account: &str,
+    bucket: Option<&str>,
     binary: &Path,
     progress: &mut Progress<'_>,
 ) -> Result<CodeLocation, Error> {
     let bytes = std::fs::read(binary).map_err(Error::io("read", binary))?;
     let zip = zip_bootstrap(&bytes);
-    let bucket = bucket_name(account, &aws.region);
     let key = key_for(&zip);
-    ensure_bucket(aws, &bucket, progress).await?;
+    let bucket = match bucket {
+        Some(own) => {
+            check_own_bucket(aws, own, account).await?;
+            own.to_owned()
+        }
+        None => {
+            let bucket = bucket_name(account, &aws.region);
+            ensure_bucket(aws, &bucket, account, progress).await?;
+            bucket
+        }
+    };
     if aws
         .s3
         .head_object()
         .bucket(&bucket)
         .key(&key)
+        .expected_bucket_owner(account)
         .send()
         .await
         .is_ok()
@@ -127,6 +149,7 @@ pub async fn upload(
         .put_object()
         .bucket(&bucket)
         .key(&key)
+        .expected_bucket_owner(account)
         .body(ByteStream::from(zip))
         .send()
         .await
@@ -138,12 +161,60 @@ pub async fn upload(
     })
 }
 
-async fn ensure_bucket(aws: &Aws, bucket: &str, progress: &mut Progress<'_>) -> Result<(), Error> {
-    if aws.s3.head_bucket().bucket(bucket).send().await.is_ok() {
-        return Ok(());
+/// What `HeadBucket` with `ExpectedBucketOwner` says of a bucket.
+enum Found {
+    Yours,
+    Missing,
+    /// S3 answers 403 both for a bucket of another account and for one the caller may not read.
+    NotYours,
+}
+
+async fn find_bucket(aws: &Aws, bucket: &str, account: &str) -> Result<Found, Error> {
+    match aws
+        .s3
+        .head_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Found::Yours),
+        Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(404) => Ok(Found::Missing),
+            Some(403) => Ok(Found::NotYours),
+            _ => Err(Error::aws(format!("look up bucket {bucket}"), &e)),
+        },
+    }
+}
+
+async fn check_own_bucket(aws: &Aws, bucket: &str, account: &str) -> Result<(), Error> {
+    match find_bucket(aws, bucket, account).await? {
+        Found::Yours => Ok(()),
+        Found::Missing => Err(Error::ArtifactBucketMissing(bucket.to_owned())),
+        Found::NotYours => Err(Error::ArtifactBucketNotYours {
+            bucket: bucket.to_owned(),
+            account: account.to_owned(),
+        }),
+    }
+}
+
+async fn ensure_bucket(
+    aws: &Aws,
+    bucket: &str,
+    account: &str,
+    progress: &mut Progress<'_>,
+) -> Result<(), Error> {
+    let not_yours = || Error::ArtifactBucketNotYours {
+        bucket: bucket.to_owned(),
+        account: account.to_owned(),
+    };
+    match find_bucket(aws, bucket, account).await? {
+        Found::Yours => return Ok(()),
+        Found::NotYours => return Err(not_yours()),
+        Found::Missing => {}
     }
     progress.line(&format!(
-        "creating artifact bucket {bucket} (encrypted, public access blocked)"
+        "creating artifact bucket {bucket} (encrypted, public access blocked, TLS only, artifacts expire after {ARTIFACT_EXPIRY_DAYS} days)"
     ));
     let mut create = aws.s3.create_bucket().bucket(bucket);
     // us-east-1 is the one region that rejects an explicit location constraint.
@@ -155,16 +226,22 @@ async fn ensure_bucket(aws: &Aws, bucket: &str, progress: &mut Progress<'_>) -> 
         );
     }
     if let Err(e) = create.send().await {
-        let owned = e
-            .as_service_error()
-            .is_some_and(|e| e.is_bucket_already_owned_by_you());
-        if !owned {
-            return Err(Error::aws(format!("create bucket {bucket}"), &e));
+        match e.as_service_error() {
+            Some(e) if e.is_bucket_already_owned_by_you() => {}
+            // Taken since the look-up: by another account.
+            Some(e) if e.is_bucket_already_exists() => return Err(not_yours()),
+            _ => return Err(Error::aws(format!("create bucket {bucket}"), &e)),
         }
     }
+    set_up_bucket(aws, bucket, account).await
+}
+
+/// No public access, default encryption, TLS only, and old artifacts expiring.
+async fn set_up_bucket(aws: &Aws, bucket: &str, account: &str) -> Result<(), Error> {
     aws.s3
         .put_public_access_block()
         .bucket(bucket)
+        .expected_bucket_owner(account)
         .public_access_block_configuration(
             PublicAccessBlockConfiguration::builder()
                 .block_public_acls(true)
@@ -187,6 +264,7 @@ async fn ensure_bucket(aws: &Aws, bucket: &str, progress: &mut Progress<'_>) -> 
     aws.s3
         .put_bucket_encryption()
         .bucket(bucket)
+        .expected_bucket_owner(account)
         .server_side_encryption_configuration(
             ServerSideEncryptionConfiguration::builder()
                 .rules(rule)
@@ -196,12 +274,89 @@ async fn ensure_bucket(aws: &Aws, bucket: &str, progress: &mut Progress<'_>) -> 
         .send()
         .await
         .map_err(|e| Error::aws(format!("set default encryption on bucket {bucket}"), &e))?;
+    aws.s3
+        .put_bucket_policy()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .policy(tls_only_policy(bucket, aws.partition()))
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("set the TLS-only policy on bucket {bucket}"), &e))?;
+    let expire = LifecycleRule::builder()
+        .id("enitrunk-artifacts-expire")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix(PREFIX).build())
+        .expiration(
+            LifecycleExpiration::builder()
+                .days(ARTIFACT_EXPIRY_DAYS)
+                .build(),
+        )
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(1)
+                .build(),
+        )
+        .build()
+        .expect("status is set");
+    aws.s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(expire)
+                .build()
+                .expect("rules are set"),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            Error::aws(
+                format!("set the expiry of old artifacts on bucket {bucket}"),
+                &e,
+            )
+        })?;
     Ok(())
+}
+
+/// Denies every request to the bucket and its objects that does not use TLS.
+fn tls_only_policy(bucket: &str, partition: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [
+                format!("arn:{partition}:s3:::{bucket}"),
+                format!("arn:{partition}:s3:::{bucket}/*"),
+            ],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }],
+    })
+    .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bucket_policy_denies_requests_without_tls() {
+        let policy: serde_json::Value =
+            serde_json::from_str(&tls_only_policy("b", "aws-cn")).unwrap();
+        let statement = &policy["Statement"][0];
+        assert_eq!(statement["Effect"], "Deny");
+        assert_eq!(
+            statement["Resource"],
+            serde_json::json!(["arn:aws-cn:s3:::b", "arn:aws-cn:s3:::b/*"])
+        );
+        assert_eq!(
+            statement["Condition"]["Bool"]["aws:SecureTransport"],
+            "false"
+        );
+    }
 
     #[test]
     fn the_same_binary_gives_the_same_zip_and_key() {

@@ -77,6 +77,7 @@ impl Harness {
             .block_on(enitrunk::package::upload(
                 &aws,
                 "000000000000",
+                None,
                 bootstrap,
                 &mut progress,
             ))

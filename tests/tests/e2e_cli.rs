@@ -491,7 +491,11 @@ fn an_instance_role_that_does_not_trust_the_function_fails_rolls_back_and_deploy
         template.contains(trusts_function),
         "the instance role's trust policy moved in the template"
     );
-    let untrusted = template.replace(trusts_function, "");
+    // Another principal in its place: the statement stays valid, and trusts no one who can act.
+    let untrusted = template.replace(
+        trusts_function,
+        "            Service:\n            - ecs-tasks.amazonaws.com\n",
+    );
 
     let settled = h.block_on(async {
         let id = stack::create(&h.aws.cfn, &name, &untrusted, &h.parameters(&[])).await;
@@ -789,6 +793,127 @@ fn eight_tasks_run_on_one_trunked_m5_large_and_roll_replaces_an_instance_without
     let out = enitrunk(
         &dir,
         &["--local", "destroy", "--yes", "--stack-name", &name],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+}
+
+/// An S3 client of LocalStack's in `region`, as the root of `account` (LocalStack takes a
+/// 12-digit access key as that account's).
+fn s3_as(h: &Harness, account: &str, region: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(&h.aws.sdk)
+        .region(aws_sdk_s3::config::Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            account, "test", None, None, "e2e",
+        ))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Creates `bucket` in `region` as `s3`'s account; already there and its own is fine (a
+/// LocalStack kept running across test runs).
+async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str, region: &str) {
+    let created = s3
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(region.into())
+                .build(),
+        )
+        .send()
+        .await;
+    if let Err(e) = created {
+        assert!(
+            e.as_service_error()
+                .is_some_and(|e| e.is_bucket_already_owned_by_you()),
+            "create bucket {bucket}: {e:?}"
+        );
+    }
+}
+
+/// The artifact bucket's name is predictable, so another account may create it first: `deploy`
+/// then refuses before uploading or deploying anything, and `--artifact-bucket` names a bucket
+/// of your own instead (one that does not exist is refused too).
+#[test]
+fn an_artifact_bucket_of_another_account_is_refused_before_anything_is_deployed() {
+    const REGION: &str = "eu-west-3";
+    let h = harness(BOOTSTRAP);
+    let dir = workdir("bucket-owner");
+    let name = stack::unique_name("cli-bucket");
+    let taken = enitrunk::package::bucket_name("000000000000", REGION);
+    let other = s3_as(h, "111111111111", REGION);
+    h.block_on(create_bucket(&other, &taken, REGION));
+
+    let eni_trunking = [
+        "--region",
+        REGION,
+        "--template",
+        "eni-trunking",
+        "--no-wait",
+    ];
+    let out = deploy_raw(&dir, &name, &eni_trunking);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "artifact bucket `{taken}` exists but is not owned by account 000000000000"
+        )),
+        "{}",
+        show(&out)
+    );
+    let status = enitrunk(
+        &dir,
+        &[
+            "--local",
+            "status",
+            "--region",
+            REGION,
+            "--stack-name",
+            &name,
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("does not exist"),
+        "a stack was created: {}",
+        show(&status)
+    );
+    let objects =
+        h.block_on(async { other.list_objects_v2().bucket(&taken).send().await.unwrap() });
+    assert_eq!(objects.key_count(), Some(0), "{objects:?}");
+
+    let missing = stack::unique_name("missing-bucket");
+    let mut args = eni_trunking.to_vec();
+    args.extend_from_slice(&["--artifact-bucket", &missing]);
+    let out = deploy_raw(&dir, &name, &args);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("artifact bucket `{missing}` does not exist")),
+        "{}",
+        show(&out)
+    );
+
+    let mine = stack::unique_name("own-bucket");
+    h.block_on(create_bucket(
+        &s3_as(h, "000000000000", REGION),
+        &mine,
+        REGION,
+    ));
+    let mut args = eni_trunking.to_vec();
+    args.extend_from_slice(&["--artifact-bucket", &mine]);
+    let (report, _) = deploy(&dir, &name, &args);
+    assert_eq!(report["result"], "created", "{report:#}");
+    assert_eq!(report["code"]["bucket"], mine.as_str(), "{report:#}");
+    let out = enitrunk(
+        &dir,
+        &[
+            "--local",
+            "destroy",
+            "--yes",
+            "--region",
+            REGION,
+            "--stack-name",
+            &name,
+        ],
     );
     assert!(out.status.success(), "{}", show(&out));
 }

@@ -479,13 +479,8 @@ impl Function {
         } else {
             Vec::new()
         };
-        let credentials = aws::assume_role(
-            &self.clients.sts,
-            role_arn,
-            "enitrunk-custom-resource",
-            &schedule,
-        )
-        .await?;
+        let credentials =
+            aws::assume_role(&self.clients.sts, role_arn, aws::SESSION_NAME, &schedule).await?;
         Ok(self.clients.ecs(Some(credentials), region))
     }
 }

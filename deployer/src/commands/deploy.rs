@@ -34,12 +34,22 @@ pub struct DeployArgs {
     /// Use this built `bootstrap` instead of building it with cargo
     #[arg(long, value_name = "PATH")]
     pub bootstrap: Option<PathBuf>,
+    /// Put the function's code into this existing bucket of yours [default: the config's
+    /// artifact_bucket, else enitrunk-artifacts-<account>-<region>, created on first use]
+    #[arg(long, value_name = "NAME", value_parser = bucket_name_arg)]
+    pub artifact_bucket: Option<String>,
     /// Seconds to wait for the Auto Scaling group's instances to register with trunks
     #[arg(long, value_name = "SECONDS", default_value_t = proof::DEFAULT_WAIT_SECONDS)]
     pub wait: u64,
     /// Do not wait for the instances: stop once the setting is verified
     #[arg(long, conflicts_with = "wait")]
     pub no_wait: bool,
+}
+
+fn bucket_name_arg(name: &str) -> Result<String, String> {
+    crate::config::check_bucket_name(name)
+        .map(|()| name.to_owned())
+        .map_err(str::to_owned)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -142,7 +152,7 @@ pub async fn run(
     if args.template == Which::EcsCluster {
         aws::ensure_ecs_service_linked_role(&session.aws.iam, progress).await?;
     }
-    let code = build_and_upload(&session, remote, args, progress).await?;
+    let code = build_and_upload(spec, &session, remote, args, progress).await?;
     let next = prepare_stack(&session, progress).await?;
 
     let body = (file.build)(spec).to_yaml(&format!(
@@ -209,6 +219,7 @@ async fn wait_for_proof(
 /// The function's package in the artifact bucket: `--bootstrap`, else built with cargo
 /// (release for AWS, where size and cold start matter).
 async fn build_and_upload(
+    spec: &Spec,
     session: &Session,
     remote: &RemoteArgs,
     args: &DeployArgs,
@@ -218,7 +229,11 @@ async fn build_and_upload(
         Some(p) => p.clone(),
         None => package::build_bootstrap(!remote.local, progress)?,
     };
-    package::upload(&session.aws, &session.account, &binary, progress).await
+    let bucket = args
+        .artifact_bucket
+        .as_deref()
+        .or(spec.artifact_bucket.as_deref());
+    package::upload(&session.aws, &session.account, bucket, &binary, progress).await
 }
 
 /// What the existing stack allows: a create, an update, or a create after deleting what a

@@ -47,6 +47,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
 pub struct RawConfig {
     pub stack_name: Option<Sp<String>>,
     pub region: Option<Sp<String>>,
+    pub artifact_bucket: Option<Sp<String>>,
     pub cluster: Option<Sp<RawCluster>>,
     pub network: Option<RawNetwork>,
     pub trunking: Option<RawTrunking>,
@@ -58,6 +59,7 @@ pub struct RawConfig {
 pub struct RawCluster {
     pub instance_types: Option<Sp<Vec<Sp<String>>>>,
     pub min_size: Option<Sp<u32>>,
+    /// Refused with a reason (rather than as an unknown field): managed scaling owns it.
     pub desired_capacity: Option<Sp<u32>>,
     pub max_size: Option<Sp<u32>>,
     pub ami_parameter: Option<Sp<String>>,

@@ -10,6 +10,8 @@ use crate::instance_types::{Architecture, InstanceType};
 pub struct Spec {
     pub stack_name: String,
     pub region: Option<String>,
+    /// A bucket of the user's for the function's code, used as it is; else enitrunk's own.
+    pub artifact_bucket: Option<String>,
     pub cluster: Cluster,
     pub network: Network,
     pub trunking: TrunkingSpec,
@@ -21,8 +23,8 @@ pub struct Cluster {
     #[serde(serialize_with = "type_names")]
     pub instance_types: Vec<&'static InstanceType>,
     pub architecture: Architecture,
+    /// The group starts with this many instances; ECS managed scaling sizes it afterwards.
     pub min_size: u32,
-    pub desired_capacity: u32,
     pub max_size: u32,
     pub ami_parameter: String,
 }

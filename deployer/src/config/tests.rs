@@ -16,14 +16,7 @@ fn the_starter_file_is_the_built_in_demo() {
     let spec = demo();
     assert_eq!(spec.stack_name, "enitrunk-demo");
     assert_eq!(spec.cluster.instance_types[0].name, "m5.large");
-    assert_eq!(
-        (
-            spec.cluster.min_size,
-            spec.cluster.desired_capacity,
-            spec.cluster.max_size
-        ),
-        (1, 1, 2)
-    );
+    assert_eq!((spec.cluster.min_size, spec.cluster.max_size), (1, 2));
     assert_eq!(spec.network, Network::Demo);
     assert_eq!(spec.trunking.scope, Scope::Role);
     assert_eq!(spec.trunking.on_delete, OnDelete::Retain);
@@ -45,6 +38,52 @@ fn arm64_types_get_the_arm64_ami() {
         spec.cluster.ami_parameter.contains("/arm64/"),
         "{}",
         spec.cluster.ami_parameter
+    );
+}
+
+#[test]
+fn accelerated_types_get_the_ami_with_their_driver() {
+    let ami = |types: &str| {
+        parse(
+            "a.yaml",
+            &format!("cluster:\n  instance_types: [{types}]\n"),
+        )
+        .map(|spec| spec.cluster.ami_parameter)
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        ami("g5.xlarge").unwrap(),
+        "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id"
+    );
+    assert_eq!(
+        ami("inf2.xlarge").unwrap(),
+        "/aws/service/ecs/optimized-ami/amazon-linux-2023/neuron/recommended/image_id"
+    );
+    for (types, says) in [
+        (
+            "g5.xlarge, m5.xlarge",
+            "`m5.xlarge` needs the ECS-optimized AMI, but `g5.xlarge` needs the ECS GPU-optimized AMI",
+        ),
+        (
+            "g4ad.xlarge",
+            "`g4ad.xlarge` has an accelerator no ECS-optimized Amazon Linux 2023 AMI supports (x86_64)",
+        ),
+        (
+            "g5g.xlarge",
+            "`g5g.xlarge` has an accelerator no ECS-optimized Amazon Linux 2023 AMI supports (arm64)",
+        ),
+    ] {
+        let e = ami(types).unwrap_err();
+        assert!(
+            e.contains(says) && e.contains("cluster.ami_parameter"),
+            "{types}: {e}"
+        );
+    }
+    // An AMI of one's own is taken as given.
+    let own = "cluster:\n  instance_types: [g4ad.xlarge]\n  ami_parameter: /my/amd-gpu-ecs-ami\n";
+    assert_eq!(
+        parse("a.yaml", own).unwrap().cluster.ami_parameter,
+        "/my/amd-gpu-ecs-ami"
     );
 }
 
@@ -99,8 +138,13 @@ fn mixed_architectures() {
 
 #[test]
 fn sizes_out_of_order() {
+    insta::assert_snapshot!(err("cluster:\n  min_size: 3\n  max_size: 2\n"));
+}
+
+#[test]
+fn desired_capacity_is_refused_managed_scaling_owns_it() {
     insta::assert_snapshot!(err(
-        "cluster:\n  min_size: 3\n  desired_capacity: 2\n  max_size: 4\n"
+        "cluster:\n  min_size: 1\n  desired_capacity: 2\n  max_size: 4\n"
     ));
 }
 

@@ -7,12 +7,18 @@ use custom_resource_lambda::properties::{OnDelete, Scope};
 use super::diagnostic::Diagnostic;
 use super::raw::{self, Loc, RawConfig, Sp};
 use super::spec::{Cluster, Container, Network, Service, Spec, Task, TrunkingSpec};
-use crate::instance_types::{self, Architecture, InstanceType, Trunking};
+use crate::instance_types::{self, Accelerator, Architecture, InstanceType, Trunking};
 
 const AMI_PARAMETER_X86_64: &str =
     "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
 const AMI_PARAMETER_ARM64: &str =
     "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id";
+/// The NVIDIA driver and container toolkit; x86_64 only.
+const AMI_PARAMETER_GPU: &str =
+    "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id";
+/// The Neuron driver for Inferentia and Trainium; x86_64 only.
+const AMI_PARAMETER_NEURON: &str =
+    "/aws/service/ecs/optimized-ami/amazon-linux-2023/neuron/recommended/image_id";
 
 /// Task-level CPU units ECS accepts for the EC2 launch type (0.125 to 192 vCPU).
 const TASK_CPU_RANGE: std::ops::RangeInclusive<u32> = 128..=196_608;
@@ -38,6 +44,7 @@ impl Validator {
         let top = Loc::START;
         let stack_name = self.stack_name(raw.stack_name);
         let region = raw.region.and_then(|r| self.region(r));
+        let artifact_bucket = raw.artifact_bucket.and_then(|b| self.bucket(b));
         let cluster_loc = raw.cluster.as_ref().map_or(top, |c| c.loc);
         let cluster = self.cluster(
             raw.cluster.map(|c| c.value).unwrap_or_default(),
@@ -53,6 +60,7 @@ impl Validator {
         Some(Spec {
             stack_name: stack_name?,
             region,
+            artifact_bucket,
             cluster: cluster?,
             network: network?,
             trunking: trunking?,
@@ -75,6 +83,19 @@ impl Validator {
                 name.loc,
                 format!("stack_name `{}` is not a valid CloudFormation stack name", name.value),
                 Some("use letters, digits and hyphens, starting with a letter, at most 128 characters".into()),
+            );
+            return None;
+        }
+        Some(name.value)
+    }
+
+    /// S3's rules for bucket names (general purpose buckets).
+    fn bucket(&mut self, name: Sp<String>) -> Option<String> {
+        if let Err(why) = check_bucket_name(&name.value) {
+            self.report(
+                name.loc,
+                format!("artifact_bucket `{}` is not a valid S3 bucket name: {why}", name.value),
+                Some("name an existing bucket of yours, or leave artifact_bucket out to let enitrunk create its own".into()),
             );
             return None;
         }
@@ -120,9 +141,15 @@ impl Validator {
         }
         let types = self.instance_types(&names);
         let architecture = self.architecture(&types);
-        let (min_size, desired_capacity, max_size) =
-            self.sizes(raw.min_size, raw.desired_capacity, raw.max_size, at);
-        let ami_parameter = self.ami_parameter(raw.ami_parameter, architecture?)?;
+        if let Some(desired) = raw.desired_capacity {
+            self.report(
+                desired.loc,
+                "cluster.desired_capacity is not set by enitrunk: the capacity provider's managed scaling sizes the group, and a desired capacity in the template would reset it on every stack update",
+                Some("remove it; the group starts with min_size instances".into()),
+            );
+        }
+        let (min_size, max_size) = self.sizes(raw.min_size, raw.max_size, at);
+        let ami_parameter = self.ami_parameter(raw.ami_parameter, architecture?, &types)?;
         if types.len() != names.value.len() {
             return None;
         }
@@ -130,7 +157,6 @@ impl Validator {
             instance_types: types.into_iter().map(|(t, _)| t).collect(),
             architecture: architecture?,
             min_size,
-            desired_capacity,
             max_size,
             ami_parameter,
         })
@@ -215,17 +241,10 @@ impl Validator {
         Some(arch)
     }
 
-    /// min, desired and max, defaulted and checked to be in order.
-    fn sizes(
-        &mut self,
-        min: Option<Sp<u32>>,
-        desired: Option<Sp<u32>>,
-        max: Option<Sp<u32>>,
-        at: Loc,
-    ) -> (u32, u32, u32) {
+    /// min and max, defaulted and checked to be in order.
+    fn sizes(&mut self, min: Option<Sp<u32>>, max: Option<Sp<u32>>, at: Loc) -> (u32, u32) {
         let min = min.map_or((1, at), |s| (s.value, s.loc));
-        let desired = desired.map_or((min.0.max(1), at), |s| (s.value, s.loc));
-        let max = max.map_or((desired.0.max(2), at), |s| (s.value, s.loc));
+        let max = max.map_or((min.0.max(2), at), |s| (s.value, s.loc));
         if max.0 == 0 {
             self.report(
                 max.1,
@@ -240,25 +259,18 @@ impl Validator {
                     "cluster.min_size ({}) is larger than max_size ({})",
                     min.0, max.0
                 ),
-                Some("min_size <= desired_capacity <= max_size".into()),
-            );
-        } else if desired.0 < min.0 || desired.0 > max.0 {
-            self.report(
-                desired.1,
-                format!(
-                    "cluster.desired_capacity ({}) is outside min_size..max_size ({}..{})",
-                    desired.0, min.0, max.0
-                ),
-                Some("min_size <= desired_capacity <= max_size".into()),
+                Some("min_size <= max_size".into()),
             );
         }
-        (min.0, desired.0, max.0)
+        (min.0, max.0)
     }
 
+    /// The config's parameter, else the ECS-optimized AMI the types need (one for all of them).
     fn ami_parameter(
         &mut self,
         raw: Option<Sp<String>>,
         architecture: Architecture,
+        types: &[(&'static InstanceType, Loc)],
     ) -> Option<String> {
         match raw {
             Some(p) if !p.value.starts_with('/') => {
@@ -275,14 +287,54 @@ impl Validator {
                 None
             }
             Some(p) => Some(p.value),
-            None => Some(
-                match architecture {
-                    Architecture::X86_64 => AMI_PARAMETER_X86_64,
-                    Architecture::Arm64 => AMI_PARAMETER_ARM64,
-                }
-                .into(),
-            ),
+            None => self.ecs_optimized_ami(architecture, types),
         }
+    }
+
+    fn ecs_optimized_ami(
+        &mut self,
+        architecture: Architecture,
+        types: &[(&'static InstanceType, Loc)],
+    ) -> Option<String> {
+        let (first, _) = types.first()?;
+        let own_ami = "or set cluster.ami_parameter to an AMI with its driver and the ECS agent";
+        for (t, loc) in &types[1..] {
+            if t.accelerator() != first.accelerator() {
+                self.report(
+                    *loc,
+                    format!(
+                        "instance type `{}` needs {}, but `{}` needs {}",
+                        t.name,
+                        ami_name(t.accelerator()),
+                        first.name,
+                        ami_name(first.accelerator())
+                    ),
+                    Some(
+                        "one launch template has one AMI: use types that need the same one, or set cluster.ami_parameter to one that serves them all".into(),
+                    ),
+                );
+                return None;
+            }
+        }
+        let parameter = match (first.accelerator(), architecture) {
+            (None, Architecture::X86_64) => AMI_PARAMETER_X86_64,
+            (None, Architecture::Arm64) => AMI_PARAMETER_ARM64,
+            (Some(Accelerator::NvidiaGpu), Architecture::X86_64) => AMI_PARAMETER_GPU,
+            (Some(Accelerator::Neuron), Architecture::X86_64) => AMI_PARAMETER_NEURON,
+            (Some(Accelerator::Other), _) | (Some(_), Architecture::Arm64) => {
+                let at = types[0].1;
+                self.report(
+                    at,
+                    format!(
+                        "instance type `{}` has an accelerator no ECS-optimized Amazon Linux 2023 AMI supports ({architecture})",
+                        first.name
+                    ),
+                    Some(format!("use an x86_64 NVIDIA GPU, Inferentia or Trainium type, {own_ami}")),
+                );
+                return None;
+            }
+        };
+        Some(parameter.into())
     }
 
     fn network(&mut self, raw: Option<raw::RawNetwork>) -> Option<Network> {
@@ -564,6 +616,39 @@ pub fn pascal_case(s: &str) -> String {
             std::iter::once(first).chain(chars).collect::<String>()
         })
         .collect()
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>
+pub fn check_bucket_name(name: &str) -> Result<(), &'static str> {
+    if !(3..=63).contains(&name.len()) {
+        return Err("it must be 3 to 63 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Err("it may hold only lowercase letters, digits, dots and hyphens");
+    }
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !alnum(name.as_bytes()[0]) || !alnum(name.as_bytes()[name.len() - 1]) {
+        return Err("it must begin and end with a letter or a digit");
+    }
+    if name.contains("..") {
+        return Err("it must not hold two adjacent dots");
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Err("it must not look like an IP address");
+    }
+    Ok(())
+}
+
+fn ami_name(accelerator: Option<Accelerator>) -> &'static str {
+    match accelerator {
+        None => "the ECS-optimized AMI",
+        Some(Accelerator::NvidiaGpu) => "the ECS GPU-optimized AMI",
+        Some(Accelerator::Neuron) => "the ECS Neuron AMI",
+        Some(Accelerator::Other) => "an AMI ECS does not publish",
+    }
 }
 
 fn or_list(items: &[&str]) -> String {

@@ -109,14 +109,17 @@ fn launch_template(t: &mut Template, spec: &Spec) -> Option<String> {
                 metadata_options: ec2::MetadataOptions {
                     http_endpoint: "enabled",
                     http_tokens: "required",
-                    http_put_response_hop_limit: 2,
+                    // Tasks in awsvpc mode are a hop away: they cannot reach the instance's
+                    // credentials (the ECS security best practices).
+                    http_put_response_hop_limit: 1,
                 },
                 // A documented trunking prerequisite: resource-name DNS A records off.
                 private_dns_name_options: ec2::PrivateDnsNameOptions {
                     enable_resource_name_dns_a_record: false,
                 },
+                // ECS_AWSVPC_BLOCK_IMDS keeps awsvpc tasks off the instance metadata service.
                 user_data: Expr::base64_sub(
-                    "#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n",
+                    "#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\necho ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config\n",
                 ),
             },
         },
@@ -158,7 +161,8 @@ fn auto_scaling_group(
         AutoScalingGroup {
             min_size: spec.cluster.min_size.to_string(),
             max_size: spec.cluster.max_size.to_string(),
-            desired_capacity: spec.cluster.desired_capacity.to_string(),
+            // No DesiredCapacity: the capacity provider's managed scaling sets it, and a value
+            // here would reset the group's size on every stack update (aws/aws-cdk#5215).
             vpc_zone_identifier: subnets.to_vec(),
             launch_template,
             mixed_instances_policy,
@@ -171,6 +175,11 @@ fn auto_scaling_group(
     );
     // Instances launched before awsvpcTrunking is effective for their role never get a trunk.
     asg.depends_on.push(CUSTOM_RESOURCE.into());
+    // In the demo VPC, instances in the private subnets reach ECS through the NAT route: without
+    // it their agent cannot register, and the stack's deletion would remove it first.
+    if spec.network == Network::Demo {
+        asg.depends_on.push("PrivateRoute".into());
+    }
 }
 
 /// The capacity provider of the group, associated with the cluster as its default; returns the

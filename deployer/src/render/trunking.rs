@@ -2,6 +2,7 @@
 //! resource's function with its role, log group and invoke config, the custom resource itself,
 //! and the outputs that name them.
 
+use custom_resource_lambda::aws::SESSION_NAME;
 use custom_resource_lambda::properties::{DEFAULT_SETTING_NAME, DEFAULT_SETTING_VALUE, Scope};
 
 use crate::config::Spec;
@@ -71,34 +72,50 @@ fn parameters(t: &mut Template, spec: &Spec) {
     );
 }
 
-/// The account-setting permissions, for the setting enitrunk changes only.
-fn ecs_policy(actions: &[&str]) -> PolicyDocument {
+/// The account-setting permissions, for the setting enitrunk changes only; with `session`, only
+/// for sessions of that name.
+fn ecs_policy(actions: &[&str], session: Option<&str>) -> PolicyDocument {
     // The condition key names the setting; ListAccountSettings is read-only and is not
-    // guaranteed to carry it, so it gets its own unconditioned statement.
-    PolicyDocument::new(vec![
-        Statement::allow(actions)
-            .sid("ChangeAwsvpcTrunkingOnly")
-            .resource("*")
-            .condition("StringEquals", "ecs:account-setting", DEFAULT_SETTING_NAME),
-        Statement::allow(&["ecs:ListAccountSettings"])
-            .sid("ReadAccountSettings")
-            .resource("*"),
-    ])
+    // guaranteed to carry it, so it gets its own statement.
+    let change = Statement::allow(actions)
+        .sid("ChangeAwsvpcTrunkingOnly")
+        .resource("*")
+        .condition("StringEquals", "ecs:account-setting", DEFAULT_SETTING_NAME);
+    let read = Statement::allow(&["ecs:ListAccountSettings"])
+        .sid("ReadAccountSettings")
+        .resource("*");
+    PolicyDocument::new(match session {
+        // A role session's aws:userid is `ROLE-ID:SESSION-NAME`: the instance's own sessions
+        // (EC2 names them after the instance), and so anything holding its credentials, do not
+        // match.
+        Some(name) => [change, read]
+            .into_iter()
+            .map(|s| s.condition("StringLike", "aws:userid", format!("*:{name}")))
+            .collect(),
+        None => vec![change, read],
+    })
 }
 
 /// The container-instance role (trusted by EC2 and, for scope `Role`, the function's role) and
 /// its instance profile.
 fn instance_role(t: &mut Template, role_scope: bool) {
-    let mut instance_trust = Principal::service("ec2.amazonaws.com");
+    let mut trust = vec![
+        Statement::allow(&["sts:AssumeRole"]).principal(Principal::service("ec2.amazonaws.com")),
+    ];
     if role_scope {
-        instance_trust.aws = vec![Expr::get_att("TrunkingFunctionRole", "Arn")];
+        trust.push(
+            Statement::allow(&["sts:AssumeRole"])
+                .principal(Principal {
+                    aws: vec![Expr::get_att("TrunkingFunctionRole", "Arn")],
+                    ..Principal::default()
+                })
+                .condition("StringEquals", "sts:RoleSessionName", SESSION_NAME),
+        );
     }
     t.add(
         "InstanceRole",
         Role {
-            assume_role_policy_document: PolicyDocument::new(vec![
-                Statement::allow(&["sts:AssumeRole"]).principal(instance_trust),
-            ]),
+            assume_role_policy_document: PolicyDocument::new(trust),
             description: if role_scope {
                 "ECS container instances. The trunking function assumes it to turn awsvpcTrunking on for this role".into()
             } else {
@@ -110,7 +127,10 @@ fn instance_role(t: &mut Template, role_scope: bool) {
             policies: if role_scope {
                 vec![InlinePolicy {
                     policy_name: "awsvpc-trunking".into(),
-                    policy_document: ecs_policy(&["ecs:PutAccountSetting", "ecs:DeleteAccountSetting"]),
+                    policy_document: ecs_policy(
+                        &["ecs:PutAccountSetting", "ecs:DeleteAccountSetting"],
+                        Some(SESSION_NAME),
+                    ),
                 }]
             } else {
                 Vec::new()
@@ -143,7 +163,7 @@ fn function_role(t: &mut Template, role_scope: bool) {
     if !role_scope {
         function_policies.push(InlinePolicy {
             policy_name: "awsvpc-trunking-default".into(),
-            policy_document: ecs_policy(&["ecs:PutAccountSettingDefault"]),
+            policy_document: ecs_policy(&["ecs:PutAccountSettingDefault"], None),
         });
     }
     t.add(
@@ -177,12 +197,15 @@ fn function_role(t: &mut Template, role_scope: bool) {
 }
 
 fn function_log_group(t: &mut Template) {
-    t.add(
+    let group = t.add(
         "TrunkingFunctionLogGroup",
         LogGroup {
             retention_in_days: LOG_RETENTION_DAYS,
         },
     );
+    // Said, not implied: the logs go with the stack (and with a replaced group).
+    group.deletion_policy = Some("Delete");
+    group.update_replace_policy = Some("Delete");
 }
 
 /// The function and its invoke config.

@@ -10,7 +10,6 @@ pub struct AutoScalingGroup {
     /// Strings in the resource specification.
     pub min_size: String,
     pub max_size: String,
-    pub desired_capacity: String,
     #[serde(rename = "VPCZoneIdentifier")]
     pub vpc_zone_identifier: Vec<Expr>,
     #[serde(skip_serializing_if = "Option::is_none")]

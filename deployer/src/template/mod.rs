@@ -258,6 +258,10 @@ pub struct Resource {
     pub condition: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_replace_policy: Option<&'static str>,
     pub properties: AnyProperties,
 }
 
@@ -347,6 +351,8 @@ impl Template {
             type_name: properties.type_name().to_owned(),
             condition: None,
             depends_on: Vec::new(),
+            deletion_policy: None,
+            update_replace_policy: None,
             properties,
         };
         let previous = self.resources.insert(logical_id.to_owned(), resource);
