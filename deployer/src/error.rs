@@ -141,6 +141,14 @@ pub enum Error {
         "artifact bucket `{0}` does not exist: create it (in the stack's region), or leave --artifact-bucket and `artifact_bucket:` out and enitrunk creates its own"
     )]
     ArtifactBucketMissing(String),
+    #[error(
+        "{} would not start on provided.al2023: {problem}. Nothing was uploaded or deployed. Build it with `cargo lambda build --release` (it links against an old glibc), or pass --bootstrap PATH with a binary built for Lambda",
+        path.display()
+    )]
+    UnfitBinary {
+        path: PathBuf,
+        problem: crate::lambda_binary::Problem,
+    },
     #[error("stack `{0}` does not exist; deploy it with `enitrunk deploy`")]
     NoStack(String),
     #[error("the stack's Auto Scaling group {0} does not exist")]

@@ -45,12 +45,36 @@ pub enum Architecture {
     Arm64,
 }
 
-impl fmt::Display for Architecture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Architecture {
+    /// As Lambda and the ECS-optimized AMIs name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Architecture::X86_64 => "x86_64",
             Architecture::Arm64 => "arm64",
-        })
+        }
+    }
+
+    /// The Rust target a Lambda function of this architecture is built for.
+    pub fn linux_target(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+            Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+
+    /// This machine's, when it is one of the two.
+    pub fn host() -> Option<Architecture> {
+        match std::env::consts::ARCH {
+            "x86_64" => Some(Architecture::X86_64),
+            "aarch64" => Some(Architecture::Arm64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -15,7 +15,7 @@
 //! | facts | `instance_types` | the EC2 instance-type table: ENI limits, trunking support, schedulable memory |
 //! | workload | `plan` | tasks per instance with and without trunking |
 //! | templates | `template` (one module per resource kind), `render` (`trunking`, `network`, `cluster`) | the typed template model and the two templates built from a spec |
-//! | checks | `validate` | offline checks of the rendered templates |
+//! | checks | `validate`, `lambda_binary` | offline checks of the rendered templates; whether a built `bootstrap` starts on `provided.al2023` |
 //! | AWS | `aws` | clients from one `SdkConfig`, the [`aws::Session`], account preconditions, error predicates |
 //! | AWS | `package` | the function's reproducible zip and the artifact bucket |
 //! | AWS | `stack` | stack states and what deploy does with each, change sets, running and following an operation |
@@ -35,6 +35,7 @@ pub mod ecs_services;
 pub mod error;
 pub mod event;
 pub mod instance_types;
+pub mod lambda_binary;
 pub mod localstack;
 pub mod package;
 pub mod plan;

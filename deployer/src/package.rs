@@ -43,12 +43,18 @@ pub fn key_for(zip: &[u8]) -> String {
 }
 
 /// Builds `bootstrap` with cargo (release for AWS, where size and cold start matter; the dev
-/// profile for LocalStack, which the test build has usually compiled already).
-pub fn build_bootstrap(release: bool, progress: &mut Progress<'_>) -> Result<PathBuf, Error> {
+/// profile for LocalStack, which the test build has usually compiled already), for `target`
+/// when given (a function of another architecture than this machine's).
+pub fn build_bootstrap(
+    release: bool,
+    target: Option<&str>,
+    progress: &mut Progress<'_>,
+) -> Result<PathBuf, Error> {
     let root = crate::workspace::root().ok_or(Error::NoWorkspace)?;
     progress.line(&format!(
-        "building the custom resource function (cargo build{} -p custom-resource-lambda)",
-        if release { " --release" } else { "" }
+        "building the custom resource function (cargo build{}{} -p custom-resource-lambda)",
+        if release { " --release" } else { "" },
+        target.map(|t| format!(" --target {t}")).unwrap_or_default()
     ));
     let mut cmd =
         std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -65,8 +71,17 @@ pub fn build_bootstrap(release: bool, progress: &mut Progress<'_>) -> Result<Pat
     if release {
         cmd.arg("--release");
     }
+    if let Some(t) = target {
+        cmd.args(["--target", t]);
+    }
     let out = cmd.output().map_err(Error::io("run", "cargo"))?;
     if !out.status.success() {
+        if let Some(t) = target {
+            return Err(Error::Build(format!(
+                "cargo build --target {t} exited with {}: if the target is missing, `rustup target add {t}` installs it (a cross build also needs a linker for it); or build with `cargo lambda build --release` and pass --bootstrap PATH",
+                out.status
+            )));
+        }
         return Err(Error::Build(format!(
             "cargo build exited with {}",
             out.status

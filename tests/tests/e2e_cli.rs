@@ -917,3 +917,33 @@ fn an_artifact_bucket_of_another_account_is_refused_before_anything_is_deployed(
     );
     assert!(out.status.success(), "{}", show(&out));
 }
+
+/// The `bootstrap` Cargo built for these tests, read by the check `deploy` runs before an upload:
+/// a Linux executable of this machine's architecture, whose newest glibc version it finds (on a
+/// build machine with glibc 2.34 or older, or Debian 12's 2.36, it passes; a newer one may make
+/// the C parts of dependencies need more, which the check then names).
+#[test]
+fn the_built_bootstrap_is_checked_as_deploy_checks_it() {
+    use enitrunk::instance_types::Architecture;
+    use enitrunk::lambda_binary::{self, Problem, RUNTIME_GLIBC};
+    let data = std::fs::read(BOOTSTRAP).unwrap();
+    let host = Architecture::host().expect("an x86_64 or arm64 machine");
+    match lambda_binary::check(&data, host) {
+        Ok(facts) => {
+            let needs = facts
+                .glibc
+                .expect("a dynamically linked bootstrap names its glibc");
+            assert!(needs <= RUNTIME_GLIBC, "{needs}");
+        }
+        Err(Problem::GlibcTooNew { found }) => assert!(found > RUNTIME_GLIBC),
+        Err(other) => panic!("{BOOTSTRAP}: {other}"),
+    }
+    let other = match host {
+        Architecture::X86_64 => Architecture::Arm64,
+        Architecture::Arm64 => Architecture::X86_64,
+    };
+    assert!(matches!(
+        lambda_binary::check(&data, other),
+        Err(Problem::WrongArchitecture { .. })
+    ));
+}

@@ -14,6 +14,8 @@ use serde::Serialize;
 use crate::aws::{self, RemoteArgs, Session};
 use crate::config::{Origin, Spec};
 use crate::error::Error;
+use crate::instance_types::Architecture;
+use crate::lambda_binary;
 use crate::package::{self, CodeLocation};
 use crate::progress::Progress;
 use crate::prompt::Prompt;
@@ -225,10 +227,34 @@ async fn build_and_upload(
     args: &DeployArgs,
     progress: &mut Progress<'_>,
 ) -> Result<CodeLocation, Error> {
+    let architecture = spec.function.architecture;
+    // With --local the function runs on this machine (LocalStack's host executor): built for it
+    // and not checked against provided.al2023.
+    let target = (!remote.local && Architecture::host() != Some(architecture))
+        .then(|| architecture.linux_target());
     let binary = match &args.bootstrap {
         Some(p) => p.clone(),
-        None => package::build_bootstrap(!remote.local, progress)?,
+        None => package::build_bootstrap(!remote.local, target, progress)?,
     };
+    if !remote.local {
+        let bytes = std::fs::read(&binary).map_err(Error::io("read", &binary))?;
+        let facts =
+            lambda_binary::check(&bytes, architecture).map_err(|problem| Error::UnfitBinary {
+                path: binary.clone(),
+                problem,
+            })?;
+        progress.line(&format!(
+            "{}: {architecture} ELF executable{}",
+            binary.display(),
+            facts
+                .glibc
+                .map(|v| format!(
+                    ", needs {v} (provided.al2023 has {})",
+                    lambda_binary::RUNTIME_GLIBC
+                ))
+                .unwrap_or_default()
+        ));
+    }
     let bucket = args
         .artifact_bucket
         .as_deref()

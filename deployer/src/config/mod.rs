@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use diagnostic::{ConfigError, Diagnostic};
-pub use spec::{Cluster, Container, Network, Service, Spec, Task, TrunkingSpec};
+pub use spec::{Cluster, Container, FunctionSpec, Network, Service, Spec, Task, TrunkingSpec};
 pub use validator::{check_bucket_name, pascal_case};
 
 /// The commented starter file `enitrunk init` writes; also the built-in demo config.

@@ -51,6 +51,7 @@ pub struct RawConfig {
     pub cluster: Option<Sp<RawCluster>>,
     pub network: Option<RawNetwork>,
     pub trunking: Option<RawTrunking>,
+    pub function: Option<RawFunction>,
     pub tasks: Option<Vec<RawTask>>,
 }
 
@@ -70,6 +71,12 @@ pub struct RawCluster {
 pub struct RawNetwork {
     pub vpc_id: Option<Sp<String>>,
     pub subnet_ids: Option<Sp<Vec<Sp<String>>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunction {
+    pub architecture: Option<Sp<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

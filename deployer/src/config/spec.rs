@@ -15,7 +15,15 @@ pub struct Spec {
     pub cluster: Cluster,
     pub network: Network,
     pub trunking: TrunkingSpec,
+    pub function: FunctionSpec,
     pub tasks: Vec<Task>,
+}
+
+/// The custom resource's function.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FunctionSpec {
+    /// Its Lambda architecture; arm64 (Graviton) costs less per millisecond.
+    pub architecture: Architecture,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

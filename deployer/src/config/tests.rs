@@ -88,6 +88,19 @@ fn accelerated_types_get_the_ami_with_their_driver() {
 }
 
 #[test]
+fn the_functions_architecture() {
+    let spec = parse("f.yaml", "function:\n  architecture: arm64\n").unwrap();
+    assert_eq!(spec.function.architecture, Architecture::Arm64);
+    assert_eq!(demo().function.architecture, Architecture::X86_64);
+    let e = err("function:\n  architecture: arm\n");
+    assert!(
+        e.contains("enitrunk.yaml:2:17: function.architecture `arm` is not a Lambda architecture"),
+        "{e}"
+    );
+    assert!(e.contains("use x86_64 or arm64"), "{e}");
+}
+
+#[test]
 fn unknown_key() {
     insta::assert_snapshot!(err(
         "stack_name: demo\ncluster:\n  instance_type: [m5.large]\n"

@@ -6,7 +6,7 @@ use custom_resource_lambda::properties::{OnDelete, Scope};
 
 use super::diagnostic::Diagnostic;
 use super::raw::{self, Loc, RawConfig, Sp};
-use super::spec::{Cluster, Container, Network, Service, Spec, Task, TrunkingSpec};
+use super::spec::{Cluster, Container, FunctionSpec, Network, Service, Spec, Task, TrunkingSpec};
 use crate::instance_types::{self, Accelerator, Architecture, InstanceType, Trunking};
 
 const AMI_PARAMETER_X86_64: &str =
@@ -52,6 +52,7 @@ impl Validator {
         );
         let network = self.network(raw.network);
         let trunking = self.trunking(raw.trunking.unwrap_or_default());
+        let function = self.function(raw.function.unwrap_or_default());
         let tasks = match raw.tasks {
             Some(tasks) => self.tasks(tasks, cluster.as_ref()),
             // The starter file's tasks; it has a `tasks` key, so this does not recurse.
@@ -64,6 +65,7 @@ impl Validator {
             cluster: cluster?,
             network: network?,
             trunking: trunking?,
+            function: function?,
             tasks: tasks?,
         })
     }
@@ -87,6 +89,25 @@ impl Validator {
             return None;
         }
         Some(name.value)
+    }
+
+    fn function(&mut self, raw: raw::RawFunction) -> Option<FunctionSpec> {
+        let architecture = match raw.architecture {
+            None => Architecture::X86_64,
+            Some(a) => match a.value.as_str() {
+                "x86_64" => Architecture::X86_64,
+                "arm64" => Architecture::Arm64,
+                other => {
+                    self.report(
+                        a.loc,
+                        format!("function.architecture `{other}` is not a Lambda architecture"),
+                        Some("use x86_64 or arm64".into()),
+                    );
+                    return None;
+                }
+            },
+        };
+        Some(FunctionSpec { architecture })
     }
 
     /// S3's rules for bucket names (general purpose buckets).

@@ -29,7 +29,7 @@ pub fn add(t: &mut Template, spec: &Spec) {
     instance_role(t, role_scope);
     function_log_group(t);
     function_role(t, role_scope);
-    function(t);
+    function(t, spec);
     custom_resource(t, spec, role_scope);
     outputs(t);
 }
@@ -209,7 +209,7 @@ fn function_log_group(t: &mut Template) {
 }
 
 /// The function and its invoke config.
-fn function(t: &mut Template) {
+fn function(t: &mut Template, spec: &Spec) {
     t.add(
         "TrunkingFunction",
         Function {
@@ -217,7 +217,7 @@ fn function(t: &mut Template) {
                 .into(),
             runtime: "provided.al2023",
             handler: "bootstrap",
-            architectures: vec!["x86_64"],
+            architectures: vec![spec.function.architecture.as_str()],
             code: Code {
                 s3_bucket: Expr::r#ref("CodeBucket"),
                 s3_key: Expr::r#ref("CodeKey"),
