@@ -18,6 +18,7 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::aws::Aws;
 use crate::error::Error;
+use crate::instance_types::Architecture;
 use crate::progress::Progress;
 
 /// A zip with one entry, `bootstrap`, mode 0755 (without the executable bit Lambda fails with
@@ -40,6 +41,70 @@ pub fn key_for(zip: &[u8]) -> String {
     let digest = Sha256::digest(zip);
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("enitrunk/bootstrap-{hex}.zip")
+}
+
+/// Builds `bootstrap` for Lambda: with cargo-lambda (`scripts/cargo-lambda`, pinned, installed
+/// into `.work/` with the Zig toolchain it links with), which links against an old glibc and
+/// cross-builds arm64; with this machine's cargo when cargo-lambda cannot be set up.
+pub fn build_for_lambda(
+    architecture: Architecture,
+    progress: &mut Progress<'_>,
+) -> Result<PathBuf, Error> {
+    let root = crate::workspace::root().ok_or(Error::NoWorkspace)?;
+    let script = root.join("scripts").join("cargo-lambda");
+    let setup = std::process::Command::new(&script)
+        .arg("--setup")
+        .current_dir(&root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .status();
+    if !setup.as_ref().is_ok_and(|s| s.success()) {
+        let why = match setup {
+            Ok(s) => format!("scripts/cargo-lambda --setup exited with {s}"),
+            Err(e) => format!("cannot run {}: {e}", script.display()),
+        };
+        progress.line(&format!(
+            "cargo-lambda is unavailable ({why}); building with this machine's cargo instead"
+        ));
+        let target =
+            (Architecture::host() != Some(architecture)).then(|| architecture.linux_target());
+        return build_bootstrap(true, target, progress);
+    }
+    let arch_flag = match architecture {
+        Architecture::X86_64 => "--x86-64",
+        Architecture::Arm64 => "--arm64",
+    };
+    progress.line(&format!(
+        "building the custom resource function (cargo lambda build --release {arch_flag} -p custom-resource-lambda)"
+    ));
+    let status = std::process::Command::new(&script)
+        .args([
+            "build",
+            "--release",
+            arch_flag,
+            "-p",
+            "custom-resource-lambda",
+            "--bin",
+            "bootstrap",
+        ])
+        .current_dir(&root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .status()
+        .map_err(Error::io("run", &script))?;
+    if !status.success() {
+        return Err(Error::Build(format!(
+            "cargo lambda build exited with {status}"
+        )));
+    }
+    // cargo-lambda puts each binary at <target dir>/lambda/<name>/bootstrap.
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    Ok(target_dir
+        .join("lambda")
+        .join("bootstrap")
+        .join("bootstrap"))
 }
 
 /// Builds `bootstrap` with cargo (release for AWS, where size and cold start matter; the dev

@@ -14,7 +14,6 @@ use serde::Serialize;
 use crate::aws::{self, RemoteArgs, Session};
 use crate::config::{Origin, Spec};
 use crate::error::Error;
-use crate::instance_types::Architecture;
 use crate::lambda_binary;
 use crate::package::{self, CodeLocation};
 use crate::progress::Progress;
@@ -229,12 +228,12 @@ async fn build_and_upload(
 ) -> Result<CodeLocation, Error> {
     let architecture = spec.function.architecture;
     // With --local the function runs on this machine (LocalStack's host executor): built for it
-    // and not checked against provided.al2023.
-    let target = (!remote.local && Architecture::host() != Some(architecture))
-        .then(|| architecture.linux_target());
+    // (the dev profile, which the tests have usually built already), not checked against
+    // provided.al2023.
     let binary = match &args.bootstrap {
         Some(p) => p.clone(),
-        None => package::build_bootstrap(!remote.local, target, progress)?,
+        None if remote.local => package::build_bootstrap(false, None, progress)?,
+        None => package::build_for_lambda(architecture, progress)?,
     };
     if !remote.local {
         let bytes = std::fs::read(&binary).map_err(Error::io("read", &binary))?;
