@@ -30,6 +30,7 @@ pub struct RemoteArgs {
     #[arg(long, global = true)]
     pub local: bool,
     /// Stack name [default: the config's stack_name]
+    #[arg(value_parser = stack_name_arg)]
     #[arg(long, global = true)]
     pub stack_name: Option<String>,
 }
@@ -47,6 +48,12 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sts: aws_sdk_sts::Client,
+}
+
+fn stack_name_arg(name: &str) -> Result<String, String> {
+    crate::config::check_stack_name(name)
+        .map(|()| name.to_owned())
+        .map_err(|why| format!("not a CloudFormation stack name: {why}"))
 }
 
 /// The partition of `region`, as ARNs name it.

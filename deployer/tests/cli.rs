@@ -168,3 +168,17 @@ fn render_print_writes_one_template_to_stdout() {
         "--print must not write files"
     );
 }
+
+#[test]
+fn a_stack_name_cloudformation_refuses_is_refused_before_any_aws_call() {
+    let dir = tempdir("stack-name");
+    let out = enitrunk(&dir, &["status", "--stack-name", "web_prod"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "invalid value 'web_prod' for '--stack-name <STACK_NAME>': not a CloudFormation stack name"
+        ),
+        "{}",
+        text(&out)
+    );
+}

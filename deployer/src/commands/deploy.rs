@@ -153,8 +153,9 @@ pub async fn run(
     if args.template == Which::EcsCluster {
         aws::ensure_ecs_service_linked_role(&session.aws.iam, progress).await?;
     }
-    let code = build_and_upload(spec, &session, remote, args, progress).await?;
+    // The stack's state first: a stack that is busy or stuck is refused before a build.
     let next = prepare_stack(&session, progress).await?;
+    let code = build_and_upload(spec, &session, remote, args, progress).await?;
 
     let body = (file.build)(spec).to_yaml(&format!(
         "enitrunk deploy: {} for stack {stack_name}",

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use diagnostic::{ConfigError, Diagnostic};
 pub use spec::{Cluster, Container, FunctionSpec, Network, Service, Spec, Task, TrunkingSpec};
-pub use validator::{check_bucket_name, pascal_case};
+pub use validator::{check_bucket_name, check_stack_name, pascal_case};
 
 /// The commented starter file `enitrunk init` writes; also the built-in demo config.
 pub const STARTER: &str = include_str!("starter.yaml");

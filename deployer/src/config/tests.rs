@@ -183,6 +183,18 @@ tasks:
 }
 
 #[test]
+fn a_service_that_cannot_be_placed_even_with_trunking() {
+    let config = |desired: u32, max: u32| {
+        format!(
+            "cluster:\n  instance_types: [m5.large, m5.xlarge]\n  max_size: {max}\ntasks:\n  - family: web\n    cpu: 256\n    memory: 512\n    containers:\n      - name: web\n        image: nginx\n    service:\n      desired_count: {desired}\n"
+        )
+    };
+    // m5.xlarge: 20 interfaces with trunking, 16 tasks of 256 units by CPU.
+    assert!(parse("ok.yaml", &config(32, 2)).is_ok());
+    insta::assert_snapshot!(err(&config(33, 2)));
+}
+
+#[test]
 fn network_needs_both_keys() {
     insta::assert_snapshot!(err("network:\n  vpc_id: vpc-0a1b2c3d4e5f67890\n"));
 }

@@ -74,13 +74,7 @@ impl Validator {
         let Some(name) = name else {
             return Some("enitrunk-demo".into());
         };
-        let ok = name.value.len() <= 128
-            && name.value.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !ok {
+        if check_stack_name(&name.value).is_err() {
             self.report(
                 name.loc,
                 format!("stack_name `{}` is not a valid CloudFormation stack name", name.value),
@@ -463,6 +457,12 @@ impl Validator {
                 );
             }
             let containers = self.containers(t.containers.value, &family);
+            if let (Some(desired), Some(cluster)) = (
+                t.service.as_ref().and_then(|s| s.desired_count.as_ref()),
+                cluster,
+            ) {
+                self.placeable(desired, &family, t.cpu.value, t.memory.value, cluster);
+            }
             tasks.push(Task {
                 family,
                 logical_name,
@@ -475,6 +475,59 @@ impl Validator {
             });
         }
         (self.diagnostics.len() == before).then_some(tasks)
+    }
+
+    /// A service that cannot run its desired count on `max_size` instances of the roomiest type,
+    /// even with trunking, would wait forever: refused. (A bound for one service alone: several
+    /// services share the instances, which `enitrunk plan` sizes.)
+    fn placeable(
+        &mut self,
+        desired: &Sp<u32>,
+        family: &str,
+        cpu: u32,
+        memory: u32,
+        cluster: &Cluster,
+    ) {
+        if cpu == 0 || memory == 0 {
+            return;
+        }
+        let per_instance = |t: &InstanceType| {
+            let cpu_fit = t.vcpu * 1024 / cpu;
+            let memory_fit =
+                u32::try_from(t.schedulable_memory_mib() / u64::from(memory)).unwrap_or(u32::MAX);
+            t.tasks_with_trunking()
+                .unwrap_or(t.tasks_without_trunking)
+                .min(cpu_fit)
+                .min(memory_fit)
+        };
+        let Some(best) = cluster
+            .instance_types
+            .iter()
+            .copied()
+            .max_by_key(|t| per_instance(t))
+        else {
+            return;
+        };
+        let per = per_instance(best);
+        let most = per.saturating_mul(cluster.max_size);
+        if desired.value > most {
+            let help = if per == 0 {
+                "choose larger instance types".to_owned()
+            } else {
+                format!(
+                    "raise cluster.max_size to {} or more, choose larger instance types, or lower desired_count",
+                    desired.value.div_ceil(per)
+                )
+            };
+            self.report(
+                desired.loc,
+                format!(
+                    "the service of task `{family}` wants {} tasks, but at most {most} fit on cluster.max_size ({}) instances even with trunking ({per} per {}): the rest would never be placed",
+                    desired.value, cluster.max_size, best.name
+                ),
+                Some(help),
+            );
+        }
     }
 
     /// A valid family, unique, and unique once made a logical id.
@@ -637,6 +690,20 @@ pub fn pascal_case(s: &str) -> String {
             std::iter::once(first).chain(chars).collect::<String>()
         })
         .collect()
+}
+
+/// CloudFormation's rule for stack names: "A stack name can contain only alphanumeric
+/// characters (case-sensitive) and hyphens. It must start with an alphabetic character and can't
+/// be longer than 128 characters" (CreateStack, `StackName`).
+pub fn check_stack_name(name: &str) -> Result<(), &'static str> {
+    let ok = name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err("use letters, digits and hyphens, starting with a letter, at most 128 characters")
+    }
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>
