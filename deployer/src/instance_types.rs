@@ -198,6 +198,13 @@ impl InstanceType {
         self.memory_mib - self.memory_mib * 8 / 100
     }
 
+    /// How many tasks of `cpu` units and `memory` MiB its CPU and its schedulable memory hold
+    /// (both non-zero): `(by cpu, by memory)`.
+    pub fn resource_fit(&self, cpu: u32, memory: u32) -> (u32, u32) {
+        let by_memory = u32::try_from(self.schedulable_memory_mib() / u64::from(memory));
+        (self.vcpu * 1024 / cpu, by_memory.unwrap_or(u32::MAX))
+    }
+
     /// Task limit with trunking, when supported.
     pub fn tasks_with_trunking(&self) -> Option<u32> {
         match self.trunking() {

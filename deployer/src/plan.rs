@@ -221,10 +221,7 @@ pub fn plan(workload: Workload, types: &[&InstanceType]) -> Result<Plan, PlanErr
                 Trunking::Estimated(n, why) => (n, Some(why)),
                 Trunking::Unsupported(_) => unreachable!("resolve_types refuses unsupported types"),
             };
-            let cpu_limit = t.vcpu * 1024 / workload.task_cpu;
-            let memory_limit =
-                u32::try_from(t.schedulable_memory_mib() / u64::from(workload.task_memory))
-                    .unwrap_or(u32::MAX);
+            let (cpu_limit, memory_limit) = t.resource_fit(workload.task_cpu, workload.task_memory);
             let resources = cpu_limit.min(memory_limit);
             let without = t.tasks_without_trunking.min(resources);
             let with = eni_with.min(resources);

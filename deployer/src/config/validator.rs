@@ -492,13 +492,9 @@ impl Validator {
             return;
         }
         let per_instance = |t: &InstanceType| {
-            let cpu_fit = t.vcpu * 1024 / cpu;
-            let memory_fit =
-                u32::try_from(t.schedulable_memory_mib() / u64::from(memory)).unwrap_or(u32::MAX);
-            t.tasks_with_trunking()
-                .unwrap_or(t.tasks_without_trunking)
-                .min(cpu_fit)
-                .min(memory_fit)
+            let (by_cpu, by_memory) = t.resource_fit(cpu, memory);
+            let enis = t.tasks_with_trunking().unwrap_or(t.tasks_without_trunking);
+            enis.min(by_cpu).min(by_memory)
         };
         let Some(best) = cluster
             .instance_types

@@ -25,18 +25,13 @@ from localstack.runtime import hooks
 ACCOUNT_ID = re.compile(r"\d{12}")
 
 
-def bucket_owner(bucket: str) -> str | None:
-    """The account that owns `bucket` (names are global across accounts), or None."""
+def bucket_owner(account: str, region: str, bucket: str) -> str | None:
+    """The account that owns `bucket`, or None. Names are global: every account and region
+    shares LocalStack's `global_bucket_map` (a cross-account store attribute), so any store
+    answers."""
     from localstack.services.s3.models import s3_stores
 
-    for account, regions in list(s3_stores.items()):
-        for store in list(regions.values()):
-            owner = store.global_bucket_map.get(bucket)
-            if owner:
-                return owner
-            if bucket in store.buckets:
-                return account
-    return None
+    return s3_stores[account][region].global_bucket_map.get(bucket)
 
 
 def check_expected_owner(_chain, context: RequestContext, _response) -> None:
@@ -47,7 +42,7 @@ def check_expected_owner(_chain, context: RequestContext, _response) -> None:
     bucket = context.service_request.get("Bucket")
     if not expected or not bucket or not ACCOUNT_ID.fullmatch(expected):
         return
-    owner = bucket_owner(bucket)
+    owner = bucket_owner(context.account_id, context.region, bucket)
     if owner is not None and owner != expected:
         raise CommonServiceException("AccessDenied", "Access Denied", status_code=403)
 
