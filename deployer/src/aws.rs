@@ -163,6 +163,14 @@ pub fn is_rejected_credentials(code: &str) -> bool {
     )
 }
 
+/// The service's error code of a failed call, if it got that far.
+pub fn error_code<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    e.as_service_error().and_then(|s| s.code())
+}
+
 /// No credentials found at all: the SDK fails before sending, and says so only in its message.
 pub fn is_missing_credentials<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> bool
 where

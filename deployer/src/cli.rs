@@ -11,10 +11,11 @@ use crate::aws::RemoteArgs;
 use crate::commands::deploy::DeployArgs;
 use crate::commands::destroy::DestroyArgs;
 use crate::commands::init::InitArgs;
+use crate::commands::inspect::InspectArgs;
 use crate::commands::plan::PlanArgs;
 use crate::commands::render::{Outcome, RenderArgs};
 use crate::commands::roll::RollArgs;
-use crate::commands::{deploy, destroy, init, plan, render, roll, status, validate};
+use crate::commands::{deploy, destroy, init, inspect, plan, render, roll, status, validate};
 use crate::config;
 use crate::error::Error;
 use crate::progress::Progress;
@@ -68,23 +69,30 @@ pub enum Command {
     Roll(RollArgs),
     /// Delete the stack and wait for it, following its events
     Destroy(DestroyArgs),
+    /// Any ECS cluster, read only: instances and their trunks, services waiting for interfaces,
+    /// capacity providers, the setting, and what to fix
+    Inspect(InspectArgs),
 }
 
 /// Runs a command, writing its result to `out`; progress and questions go to stderr.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
     let json = cli.global.output == Output::Json;
     let remote = &cli.global.remote;
-    if let Command::Init(args) = &cli.command {
-        return emit(out, json, &init::run(args)?);
+    match &cli.command {
+        Command::Init(args) => return emit(out, json, &init::run(args)?),
+        // Needs no config: the cluster is not enitrunk's.
+        Command::Inspect(args) => return emit(out, json, &block_on(inspect::run(remote, args))?),
+        _ => {}
     }
     let (spec, origin) = config::load(cli.global.config.as_deref())?;
     let mut stderr = std::io::stderr();
     let mut progress = Progress::new(&mut stderr, Progress::stderr_is_interactive());
-    let (mut input, mut asking) = (std::io::stdin().lock(), std::io::stderr());
+    let mut asking = std::io::stderr();
     let interactive = std::io::stdin().is_terminal();
-    let mut prompt = Prompt::new(&mut input, &mut asking, interactive);
+    let input = Box::new(std::io::BufReader::new(std::io::stdin()));
+    let mut prompt = Prompt::new(input, &mut asking, interactive);
     match &cli.command {
-        Command::Init(_) => unreachable!("handled above: it needs no config"),
+        Command::Init(_) | Command::Inspect(_) => unreachable!("handled above: no config"),
         Command::Plan(args) => emit(out, json, &plan::run(&spec, args)?),
         Command::Render(args) => match render::run(&spec, &origin, args)? {
             Outcome::Print(r) => out
@@ -94,7 +102,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
         },
         Command::Validate => emit(out, json, &validate::run(&spec, &origin)?),
         Command::Deploy(args) => {
-            let deployed = runtime()?.block_on(deploy::run(
+            let deployed = block_on(deploy::run(
                 &spec,
                 &origin,
                 remote,
@@ -107,17 +115,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             emit(out, json, &report)?;
             report.require_trunks()
         }
-        Command::Status => emit(out, json, &runtime()?.block_on(status::run(&spec, remote))?),
+        Command::Status => emit(out, json, &block_on(status::run(&spec, remote))?),
         Command::Roll(args) => {
-            let rolled =
-                runtime()?.block_on(roll::run(&spec, remote, args, &mut progress, &mut prompt));
+            let rolled = block_on(roll::run(&spec, remote, args, &mut progress, &mut prompt));
             progress.finish();
             let report = rolled?;
             emit(out, json, &report)?;
             report.require_trunks()
         }
         Command::Destroy(args) => {
-            let destroyed = runtime()?.block_on(destroy::run(
+            let destroyed = block_on(destroy::run(
                 &spec,
                 remote,
                 args,
@@ -130,11 +137,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
+/// Runs a command's future. The runtime is shut down without waiting for its blocking threads:
+/// a prompt abandoned on Ctrl-C still has one reading stdin.
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(Error::io("start", "the async runtime"))
+        .map_err(Error::io("start", "the async runtime"))?;
+    let result = runtime.block_on(f);
+    runtime.shutdown_background();
+    result
 }
 
 /// A command's result: pretty JSON with `--output json`, else its `Display`.

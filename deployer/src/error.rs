@@ -74,6 +74,33 @@ pub enum Error {
         "stopped waiting; stack `{stack}` keeps {verb} in CloudFormation. Follow it with `enitrunk status --stack-name {stack}` or `aws cloudformation describe-stack-events --stack-name {stack}`"
     )]
     Interrupted { stack: String, verb: &'static str },
+    #[error(
+        "interrupted before anything was deployed{}",
+        if removed.is_empty() { String::new() } else { format!("; removed {}", removed.join(" and ")) }
+    )]
+    Cancelled { removed: Vec<String> },
+    #[error(
+        "interrupted; could not remove change set {name} of stack `{stack}` ({why}). Remove it with `aws cloudformation delete-change-set --stack-name {stack} --change-set-name {name}`{}",
+        if *creates { format!(", then, if `{stack}` is REVIEW_IN_PROGRESS (it has no resources), `aws cloudformation delete-stack --stack-name {stack}`") } else { String::new() }
+    )]
+    LeftChangeSet {
+        stack: String,
+        name: String,
+        creates: bool,
+        why: String,
+    },
+    #[error(
+        "stopped waiting for the container instances; stack `{stack}` is deployed. See them with `enitrunk status --stack-name {stack}`"
+    )]
+    ProofInterrupted { stack: String },
+    #[error(
+        "stopped following stack `{stack}`: {why}. The stack keeps {verb} in CloudFormation: follow it with `enitrunk status --stack-name {stack}` or `aws cloudformation describe-stack-events --stack-name {stack}`"
+    )]
+    LostTrack {
+        stack: String,
+        verb: &'static str,
+        why: String,
+    },
     #[error("{0} needs confirmation: pass --yes (stdin is not a terminal to ask on)")]
     NeedsYes(&'static str),
     #[error(
@@ -149,8 +176,19 @@ pub enum Error {
         path: PathBuf,
         problem: crate::lambda_binary::Problem,
     },
+    #[error(
+        "{message}, the region from {from}; {help}; or deploy to a region that offers it. Nothing was deployed"
+    )]
+    NotOffered {
+        region: String,
+        from: &'static str,
+        message: String,
+        help: String,
+    },
     #[error("stack `{0}` does not exist; deploy it with `enitrunk deploy`")]
     NoStack(String),
+    #[error("ECS cluster `{0}` does not exist in this account and region (check --region)")]
+    NoCluster(String),
     #[error("the stack's Auto Scaling group {0} does not exist")]
     NoGroup(String),
     #[error("stack `{stack}` has no output `{output}`; was it deployed by enitrunk?")]
@@ -208,8 +246,13 @@ impl Error {
             | Error::Plan(_)
             | Error::Exists(_)
             | Error::NoSuchTemplate(_)
+            | Error::NotOffered { .. }
             | Error::NeedsYes(_) => 2,
-            Error::Interrupted { .. } | Error::RefreshInterrupted { .. } => 130,
+            Error::Interrupted { .. }
+            | Error::RefreshInterrupted { .. }
+            | Error::Cancelled { .. }
+            | Error::LeftChangeSet { .. }
+            | Error::ProofInterrupted { .. } => 130,
             // The stack is there, the proof is not: a state to act on, not a crash.
             Error::NotTrunked { .. } | Error::NotRegistered { .. } => 3,
             _ => 1,

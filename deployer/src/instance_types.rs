@@ -11,6 +11,9 @@ const CSV: &str = include_str!("../data/ec2-eni-trunking-limits.csv");
 /// Types and families the ECS developer guide names as unsupported, even where its own table (or
 /// limits.go) lists them.
 const UNSUPPORTED_CSV: &str = include_str!("../data/ecs-trunking-unsupported.csv");
+/// Which region offers which type (`scripts/update-instance-offerings`, from cfn-lint's copy of the
+/// AWS Price List): offline, so `validate` can refuse a type the region does not have.
+const REGIONS_CSV: &str = include_str!("../data/ec2-instance-type-regions.csv");
 
 /// The most `awsvpc` tasks ECS documents for any type with trunking (120 branch interfaces): no
 /// estimate goes above it.
@@ -293,6 +296,116 @@ fn parse(csv: &str) -> Table {
     Table { types, by_name }
 }
 
+/// Whether a region offers a type, as far as the embedded data knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Offering {
+    Offered,
+    /// Not offered there; the regions that do offer it.
+    NotOffered(Vec<&'static str>),
+    /// The data has no list for the region (newer than the data, or not a region): not checked.
+    UnknownRegion,
+}
+
+struct Offerings {
+    regions: Vec<&'static str>,
+    by_type: HashMap<&'static str, Vec<bool>>,
+}
+
+fn offerings() -> &'static Offerings {
+    static OFFERINGS: OnceLock<Offerings> = OnceLock::new();
+    OFFERINGS.get_or_init(|| {
+        let mut lines = REGIONS_CSV.lines();
+        let regions: Vec<&str> = lines.next().expect("header").split(',').skip(1).collect();
+        let by_type = lines
+            .map(|line| {
+                let mut f = line.split(',');
+                let name = f.next().expect("instance type");
+                (name, f.map(|c| c == "y").collect())
+            })
+            .collect();
+        Offerings { regions, by_type }
+    })
+}
+
+/// Whether `region` offers the type `name` (a type the data lacks counts as not offered).
+pub fn offering(name: &str, region: &str) -> Offering {
+    let o = offerings();
+    let Some(column) = o.regions.iter().position(|r| *r == region) else {
+        return Offering::UnknownRegion;
+    };
+    match o.by_type.get(name) {
+        Some(offered) if offered[column] => Offering::Offered,
+        offered => Offering::NotOffered(offered.map_or_else(Vec::new, |offered| {
+            o.regions
+                .iter()
+                .zip(offered)
+                .filter(|(_, y)| **y)
+                .map(|(r, _)| *r)
+                .collect()
+        })),
+    }
+}
+
+/// Why a region cannot run a type, and what to pick instead.
+#[derive(Debug)]
+pub struct NotOffered {
+    pub message: String,
+    pub help: String,
+}
+
+/// `Ok` when `region` offers `t` or the data does not know the region.
+pub fn check_offered(t: &InstanceType, region: &str) -> Result<(), NotOffered> {
+    let Offering::NotOffered(elsewhere) = offering(&t.name, region) else {
+        return Ok(());
+    };
+    let alts: Vec<&str> = alternatives_in(t, region, 3)
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    let mut help = if alts.is_empty() {
+        format!("pick a type {region} offers; `enitrunk plan` compares them")
+    } else {
+        format!("similar-sized types {region} offers: {}", alts.join(", "))
+    };
+    match elsewhere.as_slice() {
+        [] => help.push_str(&format!(
+            "; no region in enitrunk's data offers `{}`",
+            t.name
+        )),
+        some => {
+            let shown = some.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+            let more = if some.len() > 5 {
+                format!(" and {} more", some.len() - 5)
+            } else {
+                String::new()
+            };
+            help.push_str(&format!("; `{}` is offered in {shown}{more}", t.name));
+        }
+    }
+    Err(NotOffered {
+        message: format!(
+            "instance type `{}` is not offered in {region} (per the AWS Price List data enitrunk ships)",
+            t.name
+        ),
+        help,
+    })
+}
+
+/// [`alternatives`] other than `to`, limited to types `region` offers.
+pub fn alternatives_in(to: &InstanceType, region: &str, n: usize) -> Vec<&'static InstanceType> {
+    alternatives(to, usize::MAX)
+        .into_iter()
+        .filter(|t| {
+            t.name != to.name
+                && matches!(
+                    offering(&t.name, region),
+                    Offering::Offered | Offering::UnknownRegion
+                )
+        })
+        .take(n)
+        .collect()
+}
+
 /// Supported types of the same architecture and about the same size (vCPU and memory within a
 /// factor of two), closest first: what to suggest instead of an unsupported type.
 pub fn alternatives(to: &InstanceType, n: usize) -> Vec<&'static InstanceType> {
@@ -554,6 +667,62 @@ mod tests {
         }
         let alts = alternatives(t("t4g.medium"), 3);
         assert!(alts.iter().all(|a| a.architecture() == Architecture::Arm64));
+    }
+
+    #[test]
+    fn every_type_has_its_regions_and_every_row_a_column_per_region() {
+        let o = offerings();
+        assert!(o.regions.len() >= 30, "{:?}", o.regions);
+        for t in &table().types {
+            let row = o.by_type.get(t.name.as_str()).unwrap_or_else(|| {
+                panic!("{} has no row in ec2-instance-type-regions.csv", t.name)
+            });
+            assert_eq!(row.len(), o.regions.len(), "{}", t.name);
+        }
+        assert_eq!(o.by_type.len(), table().types.len());
+    }
+
+    #[test]
+    fn offerings_follow_the_price_list() {
+        assert_eq!(offering("m5.large", "us-east-1"), Offering::Offered);
+        // Regions opened after m5 have only newer generations.
+        let Offering::NotOffered(elsewhere) = offering("m5.large", "ap-east-2") else {
+            panic!("m5.large in ap-east-2");
+        };
+        assert!(elsewhere.contains(&"eu-west-1"), "{elsewhere:?}");
+        assert!(!elsewhere.contains(&"ap-east-2"), "{elsewhere:?}");
+        assert_eq!(offering("m5.large", "xx-north-9"), Offering::UnknownRegion);
+        assert_eq!(
+            offering("no.such", "us-east-1"),
+            Offering::NotOffered(vec![])
+        );
+    }
+
+    #[test]
+    fn alternatives_in_a_region_are_offered_there() {
+        let alts = alternatives_in(t("m5.large"), "ap-east-2", 3);
+        assert_eq!(alts.len(), 3, "{alts:?}");
+        for a in alts {
+            assert_ne!(a.name, "m5.large");
+            assert_eq!(
+                offering(&a.name, "ap-east-2"),
+                Offering::Offered,
+                "{}",
+                a.name
+            );
+            assert!(
+                matches!(a.trunking(), Trunking::Documented(_)),
+                "{}",
+                a.name
+            );
+        }
+        assert!(check_offered(t("m5.large"), "us-east-1").is_ok());
+        let e = check_offered(t("m5.large"), "ap-east-2").unwrap_err();
+        assert!(
+            e.message.contains("not offered in ap-east-2"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -5,35 +5,48 @@ use std::io::{BufRead, Write};
 
 use crate::error::Error;
 
+pub type Input = Box<dyn BufRead + Send>;
+
 pub struct Prompt<'a> {
-    input: &'a mut dyn BufRead,
+    /// `None` only while a read is under way, or after one was abandoned (on Ctrl-C).
+    input: Option<Input>,
     out: &'a mut dyn Write,
     /// Whether `input` is a terminal someone can answer on.
     interactive: bool,
 }
 
 impl<'a> Prompt<'a> {
-    pub fn new(input: &'a mut dyn BufRead, out: &'a mut dyn Write, interactive: bool) -> Self {
+    pub fn new(input: Input, out: &'a mut dyn Write, interactive: bool) -> Self {
         Prompt {
-            input,
+            input: Some(input),
             out,
             interactive,
         }
     }
 
     /// True for `y`, `Y` or `yes`; false for anything else, end of input included. Without a
-    /// terminal it asks nothing and fails: `what` needs `--yes`.
-    pub fn confirm(&mut self, question: &str, what: &'static str) -> Result<bool, Error> {
+    /// terminal it asks nothing and fails: `what` needs `--yes`. The answer is read on a
+    /// blocking thread, so that a caller waiting for Ctrl-C beside it is not blocked (a read of
+    /// stdin restarts after the signal and would wait for a line forever).
+    pub async fn confirm(&mut self, question: &str, what: &'static str) -> Result<bool, Error> {
         if !self.interactive {
             return Err(Error::NeedsYes(what));
         }
         write!(self.out, "{question} [y/N] ")
             .and_then(|()| self.out.flush())
             .map_err(Error::io("write", "stderr"))?;
-        let mut answer = String::new();
-        self.input
-            .read_line(&mut answer)
-            .map_err(Error::io("read", "stdin"))?;
+        let Some(mut input) = self.input.take() else {
+            return Ok(false);
+        };
+        let (input, answer) = tokio::task::spawn_blocking(move || {
+            let mut answer = String::new();
+            let read = input.read_line(&mut answer).map(|_| answer);
+            (input, read)
+        })
+        .await
+        .map_err(|e| Error::io("read", "stdin")(std::io::Error::other(e)))?;
+        self.input = Some(input);
+        let answer = answer.map_err(Error::io("read", "stdin"))?;
         Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
     }
 }
@@ -43,9 +56,13 @@ mod tests {
     use super::*;
 
     fn ask(input: &str, interactive: bool) -> (Result<bool, Error>, String) {
-        let mut input = input.as_bytes();
+        let input = Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
         let mut out = Vec::new();
-        let answer = Prompt::new(&mut input, &mut out, interactive).confirm("go?", "deploy");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let answer =
+            runtime.block_on(Prompt::new(input, &mut out, interactive).confirm("go?", "deploy"));
         (answer, String::from_utf8(out).unwrap())
     }
 

@@ -12,6 +12,7 @@ use aws_sdk_cloudformation::types::{ChangeAction, ChangeSetStatus, Replacement, 
 use serde::Serialize;
 
 use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::SdkError;
 
 use crate::aws::is_stack_missing;
 use crate::error::Error;
@@ -39,24 +40,32 @@ pub async fn describe(cfn: &Client, name_or_id: &str) -> Result<Option<StackInfo
         }
         Err(e) => return Err(Error::aws(format!("describe stack {name_or_id}"), &e)),
     };
-    let Some(s) = resp.stacks.unwrap_or_default().into_iter().next() else {
-        return Ok(None);
-    };
-    Ok(Some(StackInfo {
-        name: s.stack_name.unwrap_or_default(),
-        id: s.stack_id.unwrap_or_default(),
-        status: s
-            .stack_status
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        status_reason: s.stack_status_reason,
-        outputs: s
-            .outputs
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|o| Some((o.output_key?, o.output_value.unwrap_or_default())))
-            .collect(),
-    }))
+    Ok(resp
+        .stacks
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .map(StackInfo::from))
+}
+
+impl From<aws_sdk_cloudformation::types::Stack> for StackInfo {
+    fn from(s: aws_sdk_cloudformation::types::Stack) -> StackInfo {
+        StackInfo {
+            name: s.stack_name.unwrap_or_default(),
+            id: s.stack_id.unwrap_or_default(),
+            status: s
+                .stack_status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            status_reason: s.stack_status_reason,
+            outputs: s
+                .outputs
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|o| Some((o.output_key?, o.output_value.unwrap_or_default())))
+                .collect(),
+        }
+    }
 }
 
 /// How a stack status reads when following an operation.
@@ -272,9 +281,21 @@ pub enum ChangeSetOutcome {
 
 pub struct ChangeSetRequest<'a> {
     pub stack_name: &'a str,
+    pub name: &'a str,
     pub create: bool,
     pub template_body: &'a str,
     pub parameters: Vec<(&'a str, String)>,
+}
+
+/// A name for a new change set, known before it is asked for, so that an interrupted request
+/// can still be cleaned up.
+pub fn new_change_set_name() -> String {
+    format!(
+        "enitrunk-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    )
 }
 
 /// Creates a change set and waits until CloudFormation has computed it.
@@ -283,12 +304,7 @@ pub async fn create_change_set(
     req: ChangeSetRequest<'_>,
 ) -> Result<ChangeSetOutcome, Error> {
     use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
-    let name = format!(
-        "enitrunk-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    );
+    let name = req.name.to_owned();
     let created = cfn
         .create_change_set()
         .stack_name(req.stack_name)
@@ -418,36 +434,59 @@ pub struct Watched {
 
 /// Follows `stack_id` until its status is terminal, printing each new event. Polls every
 /// 0.5 s at first, backing off to 5 s while nothing happens, back to fast when events come.
+/// A poll that fails (throttling beyond the SDK's retries, the network) is retried a few times;
+/// when it keeps failing, or the credentials stop working, the error says that the stack goes on.
 pub async fn watch(
     cfn: &Client,
     stack_id: &str,
     after_event: Option<&str>,
-    verb: &str,
+    verb: &'static str,
     progress: &mut Progress<'_>,
 ) -> Result<Watched, Error> {
     let mut seen: HashSet<String> = HashSet::new();
     let mut all = Vec::new();
     let mut delay = Duration::from_millis(500);
+    let mut failures = 0;
     loop {
-        let fresh = new_events(cfn, stack_id, after_event, &mut seen).await?;
-        if !fresh.is_empty() {
+        let fresh = match poll(cfn, stack_id, after_event, &mut seen).await {
+            Ok(fresh) => fresh,
+            Err(failure) => {
+                failures += 1;
+                let lost = |why: String| Error::LostTrack {
+                    stack: name_of(stack_id).to_owned(),
+                    verb,
+                    why,
+                };
+                match failure {
+                    Poll::Credentials(why) => {
+                        return Err(lost(format!(
+                            "the credentials stopped working ({why}); log in again"
+                        )));
+                    }
+                    Poll::Failed(e) if failures > WATCH_RETRIES => {
+                        return Err(lost(format!("{e} ({WATCH_RETRIES} retries)")));
+                    }
+                    Poll::Failed(e) => {
+                        let wait = Duration::from_secs(5) * failures;
+                        progress.status(&format!(
+                            "{verb}: cannot read the stack ({e}); retrying in {} s",
+                            wait.as_secs()
+                        ));
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        failures = 0;
+        if !fresh.events.is_empty() {
             delay = Duration::from_millis(500);
         }
-        for e in fresh {
+        for e in fresh.events {
             progress.line(&e.to_string());
             all.push(e);
         }
-        // A deleted stack looked up by name is gone; by id it reads DELETE_COMPLETE.
-        let info = describe(cfn, stack_id).await?.unwrap_or_else(|| StackInfo {
-            status: "DELETE_COMPLETE".to_owned(),
-            ..StackInfo::default()
-        });
-        if classify(&info.status) != State::InProgress {
-            // The last events can land between the two calls.
-            for e in new_events(cfn, stack_id, after_event, &mut seen).await? {
-                progress.line(&e.to_string());
-                all.push(e);
-            }
+        if let Some(info) = fresh.ended {
             progress.finish();
             return Ok(Watched {
                 stack: info,
@@ -466,11 +505,95 @@ pub async fn watch(
             .unwrap_or_default();
         progress.status(&format!(
             "{verb}: {}, {done} resources done{current}",
-            info.status
+            fresh.status
         ));
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(5));
     }
+}
+
+/// The stack name in a stack id (`arn:...:stack/NAME/UUID`); a name is its own name.
+fn name_of(stack_id: &str) -> &str {
+    stack_id
+        .split_once(":stack/")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or(stack_id)
+}
+
+/// Failed polls in a row that `watch` retries before it stops following.
+const WATCH_RETRIES: u32 = 4;
+
+/// One look at a stack: its new events, its status, and the final stack once it has ended.
+struct Polled {
+    events: Vec<Event>,
+    status: String,
+    ended: Option<StackInfo>,
+}
+
+enum Poll {
+    /// Expired, rejected or missing credentials: retrying cannot help.
+    Credentials(String),
+    Failed(Error),
+}
+
+fn poll_failure<E, R>(context: String, e: SdkError<E, R>) -> Poll
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or_default();
+    if crate::aws::is_rejected_credentials(code) {
+        Poll::Credentials(code.to_owned())
+    } else if crate::aws::is_missing_credentials(&e) {
+        Poll::Credentials("no credentials could be loaded".to_owned())
+    } else {
+        Poll::Failed(Error::aws(context, &e))
+    }
+}
+
+async fn poll(
+    cfn: &Client,
+    stack_id: &str,
+    after_event: Option<&str>,
+    seen: &mut HashSet<String>,
+) -> Result<Polled, Poll> {
+    let mut events = new_events(cfn, stack_id, after_event, seen).await?;
+    let described = cfn
+        .describe_stacks()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map_err(|e| poll_failure(format!("describe stack {stack_id}"), e))?;
+    // A deleted stack looked up by name is gone; by id it reads DELETE_COMPLETE.
+    let info = described
+        .stacks
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .map_or_else(
+            || StackInfo {
+                status: "DELETE_COMPLETE".to_owned(),
+                ..StackInfo::default()
+            },
+            StackInfo::from,
+        );
+    if classify(&info.status) == State::InProgress {
+        return Ok(Polled {
+            events,
+            status: info.status,
+            ended: None,
+        });
+    }
+    // The last events can land between the two calls.
+    events.extend(new_events(cfn, stack_id, after_event, seen).await?);
+    Ok(Polled {
+        events,
+        status: info.status.clone(),
+        ended: Some(info),
+    })
 }
 
 /// Events newer than `after_event` not yet seen, oldest first.
@@ -479,7 +602,7 @@ async fn new_events(
     stack_id: &str,
     after_event: Option<&str>,
     seen: &mut HashSet<String>,
-) -> Result<Vec<Event>, Error> {
+) -> Result<Vec<Event>, Poll> {
     let mut fresh = Vec::new();
     let mut next: Option<String> = None;
     'pages: loop {
@@ -489,7 +612,7 @@ async fn new_events(
             .set_next_token(next.take())
             .send()
             .await
-            .map_err(|e| Error::aws(format!("describe events of stack {stack_id}"), &e))?;
+            .map_err(|e| poll_failure(format!("describe events of stack {stack_id}"), e))?;
         for e in resp.stack_events.as_deref().unwrap_or_default() {
             let id = e.event_id.clone().unwrap_or_default();
             if Some(id.as_str()) == after_event || seen.contains(&id) {
@@ -610,6 +733,100 @@ pub async fn discard(cfn: &Client, change_set: &ChangeSet, created_stack: bool) 
     }
 }
 
+/// A change set `deploy` asked for and has not seen executed: what an interrupted deploy removes.
+#[derive(Clone, Debug)]
+pub struct PendingChangeSet {
+    pub stack_name: String,
+    pub name: String,
+    /// A create change set: CloudFormation made an empty REVIEW_IN_PROGRESS stack for it.
+    pub creates: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Undone {
+    /// What was removed, for the message; empty when nothing had been created yet.
+    Removed(Vec<String>),
+    /// The change set was already executing: the stack operation goes on.
+    Executing,
+}
+
+/// How long `undo` waits for a change set that CloudFormation is still computing (it cannot be
+/// deleted until then).
+const UNDO_WAIT: Duration = Duration::from_secs(60);
+
+/// Removes what an interrupted deploy left: its change set, unless it runs, and the stack the
+/// change set created while that is still an empty REVIEW_IN_PROGRESS stack. A stack with
+/// resources is never deleted.
+pub async fn undo(cfn: &Client, pending: &PendingChangeSet) -> Result<Undone, Error> {
+    use aws_sdk_cloudformation::types::ExecutionStatus;
+    let PendingChangeSet {
+        stack_name, name, ..
+    } = pending;
+    let started = tokio::time::Instant::now();
+    let change_set = loop {
+        let described = cfn
+            .describe_change_set()
+            .stack_name(stack_name)
+            .change_set_name(name)
+            .send()
+            .await;
+        let cs = match described {
+            Ok(cs) => cs,
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_change_set_not_found_exception() || is_stack_missing(s.code(), s.message())
+                }) =>
+            {
+                break None;
+            }
+            Err(e) => return Err(Error::aws(format!("describe change set {name}"), &e)),
+        };
+        let computing = matches!(
+            cs.status,
+            Some(ChangeSetStatus::CreatePending | ChangeSetStatus::CreateInProgress)
+        );
+        if !computing || started.elapsed() > UNDO_WAIT {
+            break Some(cs);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let mut removed = Vec::new();
+    if let Some(cs) = change_set {
+        if matches!(
+            cs.execution_status,
+            Some(
+                ExecutionStatus::ExecuteInProgress
+                    | ExecutionStatus::ExecuteComplete
+                    | ExecutionStatus::ExecuteFailed
+            )
+        ) {
+            return Ok(Undone::Executing);
+        }
+        cfn.delete_change_set()
+            .stack_name(stack_name)
+            .change_set_name(name)
+            .send()
+            .await
+            .map_err(|e| Error::aws(format!("delete change set {name}"), &e))?;
+        removed.push(format!("change set {name}"));
+    }
+    let stack = match pending.creates {
+        true => describe(cfn, stack_name).await?,
+        false => None,
+    };
+    if let Some(stack) = stack.filter(|s| s.status == "REVIEW_IN_PROGRESS") {
+        cfn.delete_stack()
+            .stack_name(&stack.id)
+            .send()
+            .await
+            .map_err(|e| Error::aws(format!("delete stack {stack_name}"), &e))?;
+        removed.push(format!(
+            "the empty stack {stack_name} (REVIEW_IN_PROGRESS, no resources)"
+        ));
+    }
+    Ok(Undone::Removed(removed))
+}
+
 #[cfg(test)]
 mod tests {
     use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
@@ -714,6 +931,278 @@ mod tests {
         // Every rule used once: no polling after the terminal status.
         assert_eq!(last.num_calls(), 1);
         assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
+    }
+
+    fn failing_poll(code: &'static str) -> aws_smithy_mocks::Rule {
+        use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsError;
+        use aws_smithy_types::error::ErrorMetadata;
+        mock!(Client::describe_stack_events)
+            .sequence()
+            .error(move || {
+                DescribeStackEventsError::generic(
+                    ErrorMetadata::builder()
+                        .code(code)
+                        .message("from the test")
+                        .build(),
+                )
+            })
+            .times(20)
+            .build()
+    }
+
+    fn no_sdk_retries(
+        c: aws_sdk_cloudformation::config::Builder,
+    ) -> aws_sdk_cloudformation::config::Builder {
+        c.retry_config(aws_sdk_cloudformation::config::retry::RetryConfig::disabled())
+    }
+
+    // Paused time: the back-off sleeps of `watch` pass at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_poll_is_retried_and_the_watch_goes_on() {
+        use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let throttled = mock!(Client::describe_stack_events).then_error(|| {
+            DescribeStackEventsError::generic(
+                ErrorMetadata::builder()
+                    .code("Throttling")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        });
+        let events = mock!(Client::describe_stack_events)
+            .then_output(|| events_page(&[("e1", "demo", ResourceStatus::CreateComplete)]));
+        let done = mock!(Client::describe_stacks)
+            .then_output(|| stack_status(StackStatus::CreateComplete));
+        let last = mock!(Client::describe_stack_events)
+            .then_output(|| events_page(&[("e1", "demo", ResourceStatus::CreateComplete)]));
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&throttled, &events, &done, &last],
+            no_sdk_retries
+        );
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        let watched = watch(&cfn, ID, Some("e0"), "creating", &mut progress)
+            .await
+            .unwrap();
+        assert_eq!(watched.stack.status, "CREATE_COMPLETE");
+        assert_eq!((throttled.num_calls(), last.num_calls()), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_that_does_not_stop_ends_the_watch_saying_the_stack_keeps_going() {
+        let throttled = failing_poll("Throttling");
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&throttled],
+            no_sdk_retries
+        );
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        let e = watch(&cfn, ID, Some("e0"), "creating", &mut progress)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::LostTrack { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains("The stack keeps creating"), "{text}");
+        assert!(text.contains("enitrunk status --stack-name demo"), "{text}");
+        assert!(
+            text.contains("Throttling") || text.contains("from the test"),
+            "{text}"
+        );
+        assert_eq!(throttled.num_calls(), WATCH_RETRIES as usize + 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_credentials_end_the_watch_at_once_saying_log_in_and_the_stack_keeps_going() {
+        let expired = failing_poll("ExpiredToken");
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&expired],
+            no_sdk_retries
+        );
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        let text = watch(&cfn, ID, Some("e0"), "updating", &mut progress)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("credentials stopped working (ExpiredToken); log in again"),
+            "{text}"
+        );
+        assert!(text.contains("The stack keeps updating"), "{text}");
+        assert_eq!(expired.num_calls(), 1);
+    }
+
+    fn change_set(
+        status: ChangeSetStatus,
+        execution: aws_sdk_cloudformation::types::ExecutionStatus,
+    ) -> aws_smithy_mocks::Rule {
+        use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+        mock!(Client::describe_change_set)
+            .match_requests(|r| {
+                r.change_set_name() == Some("enitrunk-1") && r.stack_name() == Some("demo")
+            })
+            .then_output(move || {
+                DescribeChangeSetOutput::builder()
+                    .change_set_name("enitrunk-1")
+                    .stack_id(ID)
+                    .status(status.clone())
+                    .execution_status(execution.clone())
+                    .build()
+            })
+    }
+
+    fn pending(creates: bool) -> PendingChangeSet {
+        PendingChangeSet {
+            stack_name: "demo".into(),
+            name: "enitrunk-1".into(),
+            creates,
+        }
+    }
+
+    fn deletes_change_set() -> aws_smithy_mocks::Rule {
+        mock!(Client::delete_change_set)
+            .match_requests(|r| r.change_set_name() == Some("enitrunk-1") && r.stack_name() == Some("demo"))
+            .then_output(|| aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput::builder().build())
+    }
+
+    fn deletes_stack() -> aws_smithy_mocks::Rule {
+        mock!(Client::delete_stack)
+            .match_requests(|r| r.stack_name() == Some(ID))
+            .then_output(|| {
+                aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput::builder()
+                    .build()
+            })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interrupted_create_removes_its_change_set_once_computed_and_the_empty_stack() {
+        use aws_sdk_cloudformation::types::ExecutionStatus;
+        let computing = change_set(
+            ChangeSetStatus::CreateInProgress,
+            ExecutionStatus::Unavailable,
+        );
+        let ready = change_set(ChangeSetStatus::CreateComplete, ExecutionStatus::Available);
+        let (delete_cs, review) = (
+            deletes_change_set(),
+            mock!(Client::describe_stacks)
+                .then_output(|| stack_status(StackStatus::ReviewInProgress)),
+        );
+        let delete = deletes_stack();
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&computing, &ready, &delete_cs, &review, &delete],
+            no_sdk_retries
+        );
+        let undone = undo(&cfn, &pending(true)).await.unwrap();
+        let Undone::Removed(removed) = undone else {
+            panic!("{undone:?}");
+        };
+        assert_eq!(
+            removed,
+            [
+                "change set enitrunk-1",
+                "the empty stack demo (REVIEW_IN_PROGRESS, no resources)"
+            ]
+        );
+        assert_eq!((delete_cs.num_calls(), delete.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_update_removes_only_its_change_set() {
+        use aws_sdk_cloudformation::types::ExecutionStatus;
+        let ready = change_set(ChangeSetStatus::CreateComplete, ExecutionStatus::Available);
+        let delete_cs = deletes_change_set();
+        // Sequential: any further call (describing or deleting the stack) would find no rule.
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&ready, &delete_cs],
+            no_sdk_retries
+        );
+        assert_eq!(
+            undo(&cfn, &pending(false)).await.unwrap(),
+            Undone::Removed(vec!["change set enitrunk-1".into()])
+        );
+        assert_eq!(delete_cs.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_change_set_already_executing_is_left_to_run_and_its_stack_untouched() {
+        use aws_sdk_cloudformation::types::ExecutionStatus;
+        let running = change_set(
+            ChangeSetStatus::CreateComplete,
+            ExecutionStatus::ExecuteInProgress,
+        );
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&running],
+            no_sdk_retries
+        );
+        assert_eq!(undo(&cfn, &pending(true)).await.unwrap(), Undone::Executing);
+    }
+
+    #[tokio::test]
+    async fn a_change_set_not_created_yet_still_removes_the_empty_stack_and_never_a_full_one() {
+        use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetError;
+        use aws_sdk_cloudformation::types::error::ChangeSetNotFoundException;
+        let missing = || {
+            mock!(Client::describe_change_set).then_error(|| {
+                DescribeChangeSetError::ChangeSetNotFoundException(
+                    ChangeSetNotFoundException::builder()
+                        .message("ChangeSet [enitrunk-1] does not exist")
+                        .build(),
+                )
+            })
+        };
+        let (gone, review, delete) = (
+            missing(),
+            mock!(Client::describe_stacks)
+                .then_output(|| stack_status(StackStatus::ReviewInProgress)),
+            deletes_stack(),
+        );
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&gone, &review, &delete],
+            no_sdk_retries
+        );
+        assert_eq!(
+            undo(&cfn, &pending(true)).await.unwrap(),
+            Undone::Removed(vec![
+                "the empty stack demo (REVIEW_IN_PROGRESS, no resources)".into()
+            ])
+        );
+        assert_eq!(delete.num_calls(), 1);
+
+        let (gone, created) = (
+            missing(),
+            mock!(Client::describe_stacks)
+                .then_output(|| stack_status(StackStatus::CreateInProgress)),
+        );
+        let cfn = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::Sequential,
+            [&gone, &created],
+            no_sdk_retries
+        );
+        assert_eq!(
+            undo(&cfn, &pending(true)).await.unwrap(),
+            Undone::Removed(vec![])
+        );
+    }
+
+    #[test]
+    fn a_stack_id_names_its_stack() {
+        assert_eq!(name_of(ID), "demo");
+        assert_eq!(name_of("demo"), "demo");
     }
 
     #[test]

@@ -4,8 +4,10 @@
 
 use serde::Serialize;
 
+use crate::aws::RemoteArgs;
 use crate::config::{Origin, Spec};
 use crate::error::Error;
+use crate::instance_types;
 use crate::render::{self, CUSTOM_RESOURCE};
 use crate::template::{AnyProperties, Expr, Template};
 
@@ -92,6 +94,32 @@ pub fn validate(spec: &Spec, origin: &Origin) -> Result<ValidateReport, Error> {
     })
 }
 
+/// The config's instance types against the region the stack goes to, when that is not the
+/// config's own `region` (which the config check has covered, with positions).
+pub fn check_region(spec: &Spec, remote: &RemoteArgs, region: &str) -> Result<(), Error> {
+    if spec.region.as_deref() == Some(region) {
+        return Ok(());
+    }
+    let from = if remote.region.is_some() {
+        "--region"
+    } else if remote.local {
+        "--local"
+    } else {
+        "AWS_REGION or the profile"
+    };
+    for t in &spec.cluster.instance_types {
+        if let Err(e) = instance_types::check_offered(t, region) {
+            return Err(Error::NotOffered {
+                region: region.to_owned(),
+                from,
+                message: e.message,
+                help: e.help,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Resolves the custom resource's properties the way CloudFormation would (parameters to their
 /// defaults, attributes to example ARNs, every value to a string) and runs the Lambda's own
 /// parser over them.
@@ -141,5 +169,32 @@ fn example_value(template: &Template, property: &str, value: &Expr) -> Result<St
         other => Err(format!(
             "{property} is {other:?}, which this check does not resolve"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_deploy_resolves_is_checked_when_the_config_names_none() {
+        let spec = crate::config::demo();
+        assert_eq!(spec.region, None);
+        let remote = RemoteArgs {
+            region: Some("ap-east-2".into()),
+            ..RemoteArgs::default()
+        };
+        let e = check_region(&spec, &remote, "ap-east-2").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "instance type `m5.large` is not offered in ap-east-2 (per the AWS Price List data enitrunk ships), the region from --region; similar-sized types ap-east-2 offers: m6i.large"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("Nothing was deployed"), "{text}");
+        assert!(check_region(&spec, &remote, "eu-west-1").is_ok());
+        assert!(check_region(&spec, &RemoteArgs::default(), "xx-north-9").is_ok());
     }
 }

@@ -947,3 +947,107 @@ fn the_built_bootstrap_is_checked_as_deploy_checks_it() {
         Err(Problem::WrongArchitecture { .. })
     ));
 }
+
+/// Ctrl-C typed at the question, on a terminal (`script` gives `enitrunk` one, and the ^C written
+/// to it becomes a SIGINT, as at a keyboard): the change set and the empty stack it created are
+/// removed, and the exit status is 130.
+#[test]
+fn ctrl_c_at_the_question_removes_the_change_set_and_the_empty_stack() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    use std::sync::{Arc, Mutex};
+
+    let h = harness(BOOTSTRAP);
+    let dir = workdir("ctrl-c");
+    let name = stack::unique_name("cli-ctrl-c");
+    let command = format!(
+        "{ENITRUNK} deploy --local --template eni-trunking --no-wait --bootstrap {BOOTSTRAP} --stack-name {name}"
+    );
+    let mut terminal = Command::new("script")
+        .args([
+            "--quiet",
+            "--flush",
+            "--return",
+            "--command",
+            &command,
+            "/dev/null",
+        ])
+        .current_dir(&dir)
+        .env_remove("ENITRUNK_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script (util-linux) to give enitrunk a terminal");
+    let shown = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (shown, mut stdout) = (shown.clone(), terminal.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                shown
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let screen = || shown.lock().unwrap().clone();
+    let asked = std::time::Instant::now();
+    while !screen().contains("execute these changes? [y/N]") {
+        assert!(
+            asked.elapsed() < Duration::from_secs(300) && terminal.try_wait().unwrap().is_none(),
+            "enitrunk did not ask:\n{}",
+            screen()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let waiting = h
+        .block_on(h.aws.cfn.describe_stacks().stack_name(&name).send())
+        .expect("the create change set's stack");
+    assert_eq!(
+        waiting.stacks()[0].stack_status(),
+        Some(&StackStatus::ReviewInProgress)
+    );
+
+    let mut keyboard = terminal.stdin.take().unwrap();
+    keyboard.write_all(b"\x03").unwrap();
+    keyboard.flush().unwrap();
+    let ended = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = terminal.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            ended.elapsed() < Duration::from_secs(120),
+            "enitrunk did not end after Ctrl-C:\n{}",
+            screen()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    drop(keyboard);
+    reader.join().unwrap();
+    let screen = screen();
+    assert_eq!(status.code(), Some(130), "{screen}");
+    assert!(
+        screen.contains("interrupted before anything was deployed; removed change set enitrunk-")
+            && screen.contains(&format!(
+                "and the empty stack {name} (REVIEW_IN_PROGRESS, no resources)"
+            )),
+        "{screen}"
+    );
+    let gone = std::time::Instant::now();
+    loop {
+        let left = h.block_on(h.aws.cfn.describe_stacks().stack_name(&name).send());
+        match left {
+            Err(_) => break,
+            Ok(d) if d.stacks()[0].stack_status() == Some(&StackStatus::DeleteComplete) => break,
+            Ok(d) => assert!(
+                gone.elapsed() < Duration::from_secs(60),
+                "the stack is still there: {:?}",
+                d.stacks()[0].stack_status()
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

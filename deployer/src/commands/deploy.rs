@@ -6,7 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
+
+use aws_sdk_cloudformation::Client;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -20,7 +23,7 @@ use crate::progress::Progress;
 use crate::prompt::Prompt;
 use crate::proof::{self, Fleet, Proof};
 use crate::render::{self, TemplateFile};
-use crate::stack::{self, ChangeSetOutcome, ChangeSetRequest, Next};
+use crate::stack::{self, ChangeSetOutcome, ChangeSetRequest, Next, PendingChangeSet, Undone};
 use crate::validate;
 use crate::verify::{self, Trunking};
 
@@ -135,8 +138,94 @@ pub async fn run(
 ) -> Result<DeployReport, Error> {
     // Everything that can be checked offline first: a bad config deploys nothing.
     validate::validate(spec, origin)?;
+    // Ctrl-C at any step (the build, the upload, the change set, the question) leaves nothing
+    // behind: the steps are dropped, then what they created is removed.
+    let undo = Mutex::new(Phase::Preparing);
+    let finished = {
+        let steps = steps(spec, remote, args, progress, prompt, &undo);
+        tokio::pin!(steps);
+        tokio::select! {
+            done = &mut steps => Some(done),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    };
+    match finished {
+        Some(done) => done,
+        None => {
+            let phase = std::mem::replace(&mut *undo.lock().expect("undo"), Phase::Preparing);
+            interrupted(phase, progress).await
+        }
+    }
+}
+
+/// Where a deploy is, for what Ctrl-C must do.
+enum Phase {
+    /// Nothing in the account changed yet (an artifact upload is content-addressed and harmless).
+    Preparing,
+    /// A change set asked for and not seen executed.
+    ChangeSet(Client, PendingChangeSet),
+    /// Deleting the stack a failed create left, before creating it again.
+    Deleting(String),
+    /// The stack is deployed; waiting for its instances.
+    Proving(String),
+}
+
+async fn interrupted(phase: Phase, progress: &mut Progress<'_>) -> Result<DeployReport, Error> {
+    progress.finish();
+    match phase {
+        Phase::Preparing => Err(Error::Cancelled {
+            removed: Vec::new(),
+        }),
+        Phase::Deleting(stack) => Err(Error::Interrupted {
+            stack,
+            verb: "deleting",
+        }),
+        Phase::Proving(stack) => Err(Error::ProofInterrupted { stack }),
+        Phase::ChangeSet(cfn, pending) => {
+            progress.line(&format!(
+                "interrupted: removing change set {} of stack {} (Ctrl-C again to leave it)",
+                pending.name, pending.stack_name
+            ));
+            let undone = tokio::select! {
+                undone = stack::undo(&cfn, &pending) => undone,
+                _ = tokio::signal::ctrl_c() => Err(Error::aws_message("remove it", "interrupted again")),
+            };
+            match undone {
+                Ok(Undone::Removed(removed)) => Err(Error::Cancelled { removed }),
+                Ok(Undone::Executing) => Err(Error::Interrupted {
+                    stack: pending.stack_name,
+                    verb: if pending.creates {
+                        "creating"
+                    } else {
+                        "updating"
+                    },
+                }),
+                Err(e) => Err(Error::LeftChangeSet {
+                    stack: pending.stack_name,
+                    name: pending.name,
+                    creates: pending.creates,
+                    why: e.to_string(),
+                }),
+            }
+        }
+    }
+}
+
+fn set(undo: &Mutex<Phase>, phase: Phase) {
+    *undo.lock().expect("undo") = phase;
+}
+
+async fn steps(
+    spec: &Spec,
+    remote: &RemoteArgs,
+    args: &DeployArgs,
+    progress: &mut Progress<'_>,
+    prompt: &mut Prompt<'_>,
+    undo: &Mutex<Phase>,
+) -> Result<DeployReport, Error> {
     let file = args.template.file();
     let session = Session::start(spec, remote, progress).await?;
+    validate::check_region(spec, remote, &session.aws.region)?;
     let (cfn, stack_name) = (&session.aws.cfn, session.stack_name.as_str());
     progress.line(&format!(
         "deploying {} as stack {stack_name} to account {}, region {}{}",
@@ -154,15 +243,29 @@ pub async fn run(
         aws::ensure_ecs_service_linked_role(&session.aws.iam, progress).await?;
     }
     // The stack's state first: a stack that is busy or stuck is refused before a build.
-    let next = prepare_stack(&session, progress).await?;
+    let next = prepare_stack(&session, progress, undo).await?;
+    set(undo, Phase::Preparing);
     let code = build_and_upload(spec, &session, remote, args, progress).await?;
 
     let body = (file.build)(spec).to_yaml(&format!(
         "enitrunk deploy: {} for stack {stack_name}",
         file.file_name
     ));
+    let name = stack::new_change_set_name();
+    set(
+        undo,
+        Phase::ChangeSet(
+            cfn.clone(),
+            PendingChangeSet {
+                stack_name: stack_name.to_owned(),
+                name: name.clone(),
+                creates: next.creates(),
+            },
+        ),
+    );
     let request = ChangeSetRequest {
         stack_name,
+        name: &name,
         create: next.creates(),
         template_body: &body,
         parameters: vec![
@@ -171,16 +274,20 @@ pub async fn run(
         ],
     };
     let change_set = match stack::create_change_set(cfn, request).await? {
-        ChangeSetOutcome::NoChanges => return unchanged(&session, args, code, progress).await,
+        ChangeSetOutcome::NoChanges => {
+            set(undo, Phase::Proving(stack_name.to_owned()));
+            return unchanged(&session, args, code, progress).await;
+        }
         ChangeSetOutcome::Ready(cs) => cs,
     };
     progress.line(&format!("changes to stack {stack_name}:\n{change_set}"));
-    if !args.yes && !prompt.confirm("execute these changes?", "deploy")? {
+    if !args.yes && !prompt.confirm("execute these changes?", "deploy").await? {
         stack::discard(cfn, &change_set, next.creates()).await;
         return Err(Error::NeedsYes("deploy (answered no)"));
     }
 
     let info = stack::execute(cfn, stack_name, &change_set, next.verb(), progress).await?;
+    set(undo, Phase::Proving(stack_name.to_owned()));
     let trunking = verify::instance_role_trunking(&session.aws, stack_name, &info.outputs).await?;
     let proof = wait_for_proof(&session, args, &info.outputs, &trunking, progress).await?;
     Ok(DeployReport {
@@ -264,7 +371,11 @@ async fn build_and_upload(
 
 /// What the existing stack allows: a create, an update, or a create after deleting what a
 /// failed first create left.
-async fn prepare_stack(session: &Session, progress: &mut Progress<'_>) -> Result<Next, Error> {
+async fn prepare_stack(
+    session: &Session,
+    progress: &mut Progress<'_>,
+    undo: &Mutex<Phase>,
+) -> Result<Next, Error> {
     let (cfn, stack_name) = (&session.aws.cfn, session.stack_name.as_str());
     let existing = stack::describe(cfn, stack_name).await?;
     let next = stack::next_step(stack_name, existing.as_ref().map(|s| s.status.as_str()))?;
@@ -273,6 +384,7 @@ async fn prepare_stack(session: &Session, progress: &mut Progress<'_>) -> Result
             "stack {stack_name} is {} from a failed create: deleting it, then creating it again",
             failed.status
         ));
+        set(undo, Phase::Deleting(stack_name.to_owned()));
         stack::delete(cfn, failed, progress).await?;
     }
     Ok(next)

@@ -56,7 +56,7 @@ pub async fn run(
         });
     };
     let question = format!("delete stack {stack_name} and everything in it?");
-    if !args.yes && !prompt.confirm(&question, "destroy")? {
+    if !args.yes && !prompt.confirm(&question, "destroy").await? {
         return Err(Error::NeedsYes("destroy (answered no)"));
     }
     stack::delete(&aws.cfn, &info, progress).await?;

@@ -4,6 +4,7 @@
 pub mod deploy;
 pub mod destroy;
 pub mod init;
+pub mod inspect;
 pub mod plan;
 pub mod render;
 pub mod roll;

@@ -139,7 +139,7 @@ pub async fn run(
         fleet.auto_scaling_group,
         replaced.len()
     );
-    if !args.yes && !prompt.confirm(&question, "roll")? {
+    if !args.yes && !prompt.confirm(&question, "roll").await? {
         return Err(Error::NeedsYes("roll (answered no)"));
     }
     let prefs = Preferences {

@@ -145,6 +145,19 @@ fn unknown_instance_type_suggests_spelling() {
 }
 
 #[test]
+fn a_type_the_region_does_not_offer_is_refused_with_what_it_offers() {
+    insta::assert_snapshot!(err(
+        "region: ap-east-2\ncluster:\n  instance_types: [c6i.large, m5.large]\n"
+    ));
+}
+
+#[test]
+fn a_region_the_data_does_not_know_is_not_checked() {
+    let spec = parse("r.yaml", "region: xx-north-9\n").unwrap();
+    assert_eq!(spec.region.as_deref(), Some("xx-north-9"));
+}
+
+#[test]
 fn mixed_architectures() {
     insta::assert_snapshot!(err("cluster:\n  instance_types: [m5.large, m6g.large]\n"));
 }

@@ -49,6 +49,7 @@ impl Validator {
         let cluster = self.cluster(
             raw.cluster.map(|c| c.value).unwrap_or_default(),
             cluster_loc,
+            region.as_deref(),
         );
         let network = self.network(raw.network);
         let trunking = self.trunking(raw.trunking.unwrap_or_default());
@@ -139,7 +140,7 @@ impl Validator {
         Some(region.value)
     }
 
-    fn cluster(&mut self, raw: raw::RawCluster, at: Loc) -> Option<Cluster> {
+    fn cluster(&mut self, raw: raw::RawCluster, at: Loc, region: Option<&str>) -> Option<Cluster> {
         let names = raw
             .instance_types
             .unwrap_or_else(|| Sp::new(vec![Sp::new("m5.large".into(), at)], at));
@@ -154,7 +155,7 @@ impl Validator {
             );
             return None;
         }
-        let types = self.instance_types(&names);
+        let types = self.instance_types(&names, region);
         let architecture = self.architecture(&types);
         if let Some(desired) = raw.desired_capacity {
             self.report(
@@ -177,8 +178,13 @@ impl Validator {
         })
     }
 
-    /// The listed types that exist and support trunking, each with its position.
-    fn instance_types(&mut self, names: &Sp<Vec<Sp<String>>>) -> Vec<(&'static InstanceType, Loc)> {
+    /// The listed types that exist, support trunking and are offered in `region` (when the config
+    /// names one), each with its position.
+    fn instance_types(
+        &mut self,
+        names: &Sp<Vec<Sp<String>>>,
+        region: Option<&str>,
+    ) -> Vec<(&'static InstanceType, Loc)> {
         let mut types = Vec::new();
         let mut seen = BTreeSet::new();
         for name in &names.value {
@@ -206,6 +212,10 @@ impl Validator {
             };
             if let Trunking::Unsupported(why) = t.trunking() {
                 self.unsupported(t, &why, name.loc);
+                continue;
+            }
+            if let Some(Err(e)) = region.map(|r| instance_types::check_offered(t, r)) {
+                self.report(name.loc, e.message, Some(e.help));
                 continue;
             }
             types.push((t, name.loc));
