@@ -77,6 +77,11 @@ def patch_custom_resource_replacement():
         LOG.debug("custom resource %s replaced (%s -> %s); deferring the Delete of the old id", name, old_id, new_id)
         self._defer_action(f"cleanup-from-replacement-{name}", cleanup)
 
+    # The StackSets operations (`stacksets/api.py`) go in with the engine's first patch.
+    from enitrunk_localstack.stacksets.api import install as install_stacksets
+
+    install_stacksets()
+
 
 @hooks.on_infra_start()
 def patch_delete_skips_never_created_resources():

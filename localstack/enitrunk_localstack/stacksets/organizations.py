@@ -1,0 +1,133 @@
+"""AWS Organizations (moto's) for service-managed stack sets, and what StackSets reads from it.
+
+LocalStack community answers every Organizations call with "not included in your current
+license plan"; a gateway handler (installed at start with the StackSets handlers) serves them
+from moto's backend instead, and tells StackSets when `MoveAccount` has moved an account, for
+auto-deployment. moto keeps an organization in its management account's backend, and records
+every member account's management account (`organizations_backends.master_accounts`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+LOG = logging.getLogger(__name__)
+
+# The service principal of StackSets' trusted access and delegated administrators
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html).
+STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+
+
+def _backends():
+    from moto.organizations.models import organizations_backends
+
+    return organizations_backends
+
+
+def management_account(account: str) -> str | None:
+    """The management account of `account`'s organization (itself when it is one); None outside one."""
+    backends = _backends()
+    if account in backends and backends[account]["aws"].org is not None:
+        return account
+    found = backends.master_accounts.get(account)
+    return found[0] if found else None
+
+
+def _backend(management: str):
+    return _backends()[management]["aws"]
+
+
+def trusted_access(management: str) -> bool:
+    return any(s["ServicePrincipal"] == STACKSETS_PRINCIPAL for s in _backend(management).services)
+
+
+def enable_trusted_access(management: str) -> None:
+    _backend(management).enable_aws_service_access(ServicePrincipal=STACKSETS_PRINCIPAL)
+
+
+def is_delegated_admin(management: str, account: str) -> bool:
+    for admin in _backend(management).admins:
+        if admin.account.id == account and STACKSETS_PRINCIPAL in admin.services:
+            return True
+    return False
+
+
+def _parents(backend, node_id: str) -> list[str]:
+    """The OUs (and root) above an account or OU, nearest first."""
+    by_id = {ou.id: ou for ou in backend.ou}
+    chain = []
+    parent = next((a.parent_id for a in backend.accounts if a.id == node_id), None)
+    if parent is None and node_id in by_id:
+        parent = getattr(by_id[node_id], "parent_id", None)
+    while parent is not None and parent not in chain:
+        chain.append(parent)
+        parent = getattr(by_id.get(parent), "parent_id", None)
+    return chain
+
+
+def known_targets(management: str, ou_ids: list[str]) -> list[str]:
+    """The given ids that are not roots or OUs of the organization."""
+    ids = {ou.id for ou in _backend(management).ou}
+    return [i for i in ou_ids if i not in ids]
+
+
+def accounts_under(management: str, ou_ids: list[str]) -> list[tuple[str, str]]:
+    """(account, the target OU it is under) for every account in or below the OUs, the
+    management account left out: "StackSets doesn't deploy stack instances to the organization's
+    management account, even if the management account is in your organization or in an OU in
+    your organization" (stacksets-concepts, service-managed permissions)."""
+    backend = _backend(management)
+    out = []
+    for account in sorted(backend.accounts, key=lambda a: a.create_time):
+        if account.id == management:
+            continue
+        chain = [account.parent_id, *_parents(backend, account.parent_id)]
+        target = next((ou for ou in chain if ou in ou_ids), None)
+        if target is not None:
+            out.append((account.id, target))
+    return out
+
+
+def suspended(management: str, account: str) -> bool:
+    return any(a.id == account and a.status == "SUSPENDED" for a in _backend(management).accounts)
+
+
+def under(management: str, account: str, ou_ids) -> str | None:
+    """The target OU `account` is under now, if any."""
+    backend = _backend(management)
+    parent = next((a.parent_id for a in backend.accounts if a.id == account), None)
+    if parent is None:
+        return None
+    return next((ou for ou in [parent, *_parents(backend, parent)] if ou in ou_ids), None)
+
+
+def serve(chain, context, response) -> None:
+    """Serves an Organizations request from moto; after a `MoveAccount`, tells StackSets."""
+    if not context.service or context.service.service_name != "organizations" or context.operation is None:
+        return
+    from localstack.services.moto import dispatch_to_moto
+
+    answer = dispatch_to_moto(context)
+    response.update_from(answer)
+    chain.stop()
+    if context.operation.name == "MoveAccount" and answer.status_code == 200:
+        request = context.service_request or {}
+        management = management_account(context.account_id)
+        if management is not None:
+            from enitrunk_localstack.stacksets.api import account_moved
+
+            try:
+                account_moved(management, request["AccountId"])
+            except Exception:
+                LOG.exception("auto-deployment after moving %s failed", request.get("AccountId"))
+
+
+def install() -> None:
+    from localstack.aws import handlers
+    from moto.organizations.models import FakeDelegatedAdministrator
+
+    handlers.serve_custom_service_request_handlers.append(serve)
+    # moto 5.1.54 refuses StackSets' principal in RegisterDelegatedAdministrator, which the user
+    # guide registers (stacksets-orgs-delegated-admin: "--service-principal=member.org.stacksets.cloudformation.amazonaws.com").
+    if STACKSETS_PRINCIPAL not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+        FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(STACKSETS_PRINCIPAL)
