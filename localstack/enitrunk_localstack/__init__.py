@@ -25,19 +25,30 @@ Every module, by subpackage (each subpackage's docstring says more):
   - `services.instance_refresh`: instance refreshes, pure logic.
   - `services.dispatch`: the dispatch table that sends every other operation to moto.
 - `lambda_host`: the `enitrunk-host` Lambda executor.
-  - `lambda_host.executor`: `provided.*` functions' `bootstrap` as host processes.
+  - `lambda_host.executor`: `provided.*` functions' `bootstrap`, and Node.js and Python
+    functions' runtimes, as host processes.
+  - `lambda_host.runtimes`: the Node.js and Python runtimes: interpreters, handler loops
+    (`lambda_host/nodejs/runtime.js` for Node.js), environment.
   - `lambda_host.runtime_api`: the Lambda Runtime API server each process talks to.
   - `lambda_host.log_group`: logs delivered to the function's `LoggingConfig.LogGroup`.
 - `cloudformation`: CloudFormation support.
   - `cloudformation.custom_resource`: the custom-resource protocol (`Custom::*`).
   - `cloudformation.engine_patches`: fixes to the engine (replacement Delete, delete after a
     failed create).
+  - `cloudformation.inline_code`: `Code.ZipFile` packed as CloudFormation packs it, with the
+    response modules of `cloudformation/cfn_response/`.
   - `cloudformation.response_bucket`: S3 checks the signature and expiry of `ResponseURL`s.
   - `cloudformation.rollback`: the rollback of a failed create or update, and what a stack
     allows after.
   - `cloudformation.ecs`, `cloudformation.ec2`, `cloudformation.autoscaling`: resource providers
     backed by moto, one module per service.
   - `cloudformation.common`: helpers the providers share.
+- `stacksets`: CloudFormation StackSets (installed with `cloudformation.engine_patches`).
+  - `stacksets.api`: the StackSets operations on LocalStack's CloudFormation provider, each
+    operation on a background thread.
+  - `stacksets.plan`: an operation's order, concurrency and failure tolerance, pure logic.
+  - `stacksets.deploy`: one stack instance's stack, as its account, through the roles.
+  - `stacksets.organizations`: Organizations from moto's backend; auto-deployment on `MoveAccount`.
 - `auth`: AWS's authentication and authorization for the calls enitrunk makes.
   - `auth.policy`: IAM policy evaluation, pure logic.
   - `auth.identity`: the caller behind a request's access key, and its identity-based policies.

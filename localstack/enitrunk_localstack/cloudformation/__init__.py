@@ -5,6 +5,8 @@
 - `engine_patches`: fixes to LocalStack's engine: the Delete of a custom resource's old physical
   id after a replacement, and the delete of a stack whose create failed part way.
 - `response_bucket`: the response bucket's pre-signed URLs validated as S3 validates them.
+- `inline_code`: `AWS::Lambda::Function` `Code.ZipFile` packed as CloudFormation packs it
+  (`index.js`/`index.py`, with the `cfn-response`/`cfnresponse` module of `cfn_response/`).
 - `rollback`: a failed create or update rolls back as in CloudFormation (custom resources get
   their Delete, or their Update back), and what a stack allows after.
 - `ecs`: `AWS::ECS::{Cluster,TaskDefinition,Service,CapacityProvider,ClusterCapacityProviderAssociations}`.

@@ -1,7 +1,9 @@
 """The `enitrunk-host` Lambda executor (`LAMBDA_RUNTIME_EXECUTOR=enitrunk-host`): Lambda without Docker.
 
-- `executor`: the runtime executor plugin; runs a `provided.*` function's real `bootstrap` as a
-  host process, enforces the timeout, collects the logs.
+- `executor`: the runtime executor plugin; runs a `provided.*` function's real `bootstrap`, or a
+  Node.js or Python function's runtime, as a host process, enforces the timeout, collects the logs.
+- `runtimes`: the Node.js and Python runtimes: their interpreters, handler loops and environment.
+- `nodejs/runtime.js`: the Node.js runtimes' handler loop.
 - `runtime_api`: the Lambda Runtime API server of one execution environment (no LocalStack
   imports; tests drive it directly).
 - `log_group`: a function's logs go to its `LoggingConfig.LogGroup`, as on Lambda.

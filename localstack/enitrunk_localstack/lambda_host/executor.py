@@ -1,13 +1,15 @@
-"""The `enitrunk-host` Lambda runtime executor: `provided.*` functions as host processes.
+"""The `enitrunk-host` Lambda runtime executor: Lambda functions as host processes.
 
 LocalStack picks one executor class for all functions by plugin name in the
 `localstack.lambda.runtime_executor` namespace (`LAMBDA_RUNTIME_EXECUTOR=enitrunk-host`). Its own
 `docker` executor runs LocalStack's init (a Runtime API emulator) in a container; this one serves
-the Runtime API itself (`runtime_api`) and runs the function's real `bootstrap` from the
-unpacked code on the host, with the environment LocalStack computes for the function (role
-credentials, `AWS_ENDPOINT_URL`, `AWS_LAMBDA_*`). It enforces the function timeout by killing the
-process (the next invocation starts a fresh one, as Lambda resets a timed-out sandbox) and returns
-each invocation's stdout/stderr as its logs, which LocalStack writes to CloudWatch Logs.
+the Runtime API itself (`runtime_api`) and runs, from the unpacked code on the host, a
+`provided.*` function's real `bootstrap`, or the handler loop of a Node.js or Python runtime on
+that runtime's interpreter (`runtimes`), with the environment LocalStack computes for the function
+(role credentials, `AWS_ENDPOINT_URL`, `AWS_LAMBDA_*`, `_HANDLER`). It enforces the function
+timeout by killing the process (the next invocation starts a fresh one, as Lambda resets a
+timed-out sandbox) and returns each invocation's stdout/stderr as its logs, which LocalStack
+writes to CloudWatch Logs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
+from enitrunk_localstack.lambda_host import runtimes
 from enitrunk_localstack.lambda_host.runtime_api import Invocation, Result, RuntimeApiServer, deadline_ms
 
 LOG = logging.getLogger(__name__)
@@ -42,13 +45,13 @@ INTERNAL_ENV = ("LOCALSTACK_RUNTIME_ID", "LOCALSTACK_RUNTIME_ENDPOINT", "LOCALST
 
 def supports(function_version: FunctionVersion) -> bool:
     runtime = function_version.config.runtime or ""
-    return runtime.startswith("provided")
+    return runtime.startswith("provided") or runtime in runtimes.MANAGED
 
 
 class HostProcess:
-    """One running `bootstrap` plus its Runtime API server and captured output."""
+    """One running runtime process plus its Runtime API server and captured output."""
 
-    def __init__(self, code_dir: Path, env: dict[str, str]):
+    def __init__(self, argv: list[str], code_dir: Path, env: dict[str, str]):
         self.api = RuntimeApiServer()
         self.api.start()
         env = dict(env)
@@ -56,7 +59,7 @@ class HostProcess:
         self.lines: list[str] = []
         self._lines_lock = threading.Lock()
         self.proc = subprocess.Popen(
-            [str(code_dir / "bootstrap")],
+            argv,
             cwd=str(code_dir),
             env=env,
             stdin=subprocess.DEVNULL,
@@ -117,9 +120,9 @@ class HostProcess:
             if not self.alive():
                 tail = "\n".join(self.output_since(max(0, self.mark() - 20)))
                 raise LambdaRuntimeException(
-                    f"Runtime.ExitError: bootstrap exited with code {self.proc.returncode} during init\n{tail}"
+                    f"Runtime.ExitError: the runtime exited with code {self.proc.returncode} during init\n{tail}"
                 )
-        raise LambdaRuntimeException(f"Runtime.InitTimeout: bootstrap did not ask for work within {timeout_s:.0f}s")
+        raise LambdaRuntimeException(f"Runtime.InitTimeout: the runtime did not ask for work within {timeout_s:.0f}s")
 
     def kill(self, grace_s: float = 2.0) -> None:
         if self.alive():
@@ -140,6 +143,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
         self._env: dict[str, str] = {}
+        self._argv: list[str] = []
         self._process: HostProcess | None = None
         self._lock = threading.Lock()
         self._all_logs: list[str] = []
@@ -151,10 +155,18 @@ class HostRuntimeExecutor(RuntimeExecutor):
         if not supports(function_version):
             raise LambdaRuntimeException(
                 f"runtime {function_version.config.runtime!r} is not supported by the enitrunk-host executor "
-                "(only provided.* runtimes run as host processes; use the Docker executor for others)"
+                f"(it runs provided.* and {', '.join(runtimes.MANAGED)}; use the Docker executor for others)"
             )
         if function_version.config.code is None:
             raise LambdaRuntimeException("container-image functions need the Docker executor")
+        name = function_version.config.runtime
+        if name in runtimes.MANAGED:
+            # Refused here, so the function ends `Failed` with the reason rather than being faked.
+            try:
+                runtimes.command(name, function_version.config.handler or "")
+                runtimes.environment(name, Path("."))
+            except runtimes.RuntimeUnavailable as e:
+                raise LambdaRuntimeException(str(e)) from None
         function_version.config.code.prepare_for_execution()
 
     @classmethod
@@ -169,6 +181,33 @@ class HostRuntimeExecutor(RuntimeExecutor):
         return Path(self.function_version.config.code.get_unzipped_code_location())
 
     def start(self, env_vars: dict[str, str]) -> None:
+        runtime = self.function_version.config.runtime
+        if runtime in runtimes.MANAGED:
+            self._argv = runtimes.command(runtime, env_vars.get("_HANDLER") or "")
+        else:
+            self._argv = self._bootstrap()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+        }
+        env.update({k: str(v) for k, v in env_vars.items() if k not in INTERNAL_ENV})
+        # /var/task does not exist on the host: the unpacked code is the task root.
+        env["LAMBDA_TASK_ROOT"] = str(self.code_dir())
+        if runtime in runtimes.MANAGED:
+            # The runtime's reserved variables win over LocalStack's placeholders (its
+            # AWS_EXECUTION_ENV is `AWS_Lambda_rapid`); PATH, NODE_PATH and PYTHONPATH are
+            # unreserved: the function's own Environment may set them.
+            own = self.function_version.config.environment or {}
+            for key, value in runtimes.environment(runtime, self.code_dir()).items():
+                if key in runtimes.RESERVED or key not in own:
+                    env[key] = value
+                elif key in runtimes.EXTENDED:
+                    env[key] = os.pathsep.join([str(own[key]), value])
+        self._env = env
+        with self._lock:
+            self._spawn()
+
+    def _bootstrap(self) -> list[str]:
         bootstrap = self.code_dir() / "bootstrap"
         if not bootstrap.is_file():
             raise LambdaRuntimeException(
@@ -178,20 +217,11 @@ class HostRuntimeExecutor(RuntimeExecutor):
             # Zips built without unix modes lose the executable bit; Lambda reports
             # Runtime.InvalidEntrypoint then. Say so rather than silently fixing it.
             raise LambdaRuntimeException("Runtime.InvalidEntrypoint: bootstrap is not executable (mode 0755)")
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            "LANG": "C.UTF-8",
-        }
-        env.update({k: str(v) for k, v in env_vars.items() if k not in INTERNAL_ENV})
-        # /var/task does not exist on the host: the unpacked code is the task root.
-        env["LAMBDA_TASK_ROOT"] = str(self.code_dir())
-        self._env = env
-        with self._lock:
-            self._spawn()
+        return [str(bootstrap)]
 
     def _spawn(self) -> None:
-        LOG.debug("starting bootstrap for %s", self.function_version.qualified_arn)
-        proc = HostProcess(self.code_dir(), self._env)
+        LOG.debug("starting %s for %s", self._argv[0], self.function_version.qualified_arn)
+        proc = HostProcess(self._argv, self.code_dir(), self._env)
         try:
             proc.wait_ready(INIT_TIMEOUT_S)
         except Exception:

@@ -94,13 +94,17 @@ class RuntimeApiServer:
                 LOG.debug("runtime api: " + fmt, *args)
 
             def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None):
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    if body:
+                        self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The runtime was killed while it waited on /next (timeout, shutdown).
+                    self.close_connection = True
 
             def _json(self, status: int, obj: dict):
                 self._send(status, json.dumps(obj).encode(), {"Content-Type": "application/json"})
