@@ -206,6 +206,20 @@ pub struct Session {
     pub account: String,
 }
 
+/// For commands on a cluster that is not enitrunk's: with `--local`, LocalStack must be running
+/// (there is nothing of the user's in one that is not); the account id proves the credentials.
+pub async fn outside(remote: &RemoteArgs) -> Result<(Aws, String), Error> {
+    if remote.local && !crate::localstack::healthy() {
+        return Err(Error::LocalStack(format!(
+            "not running at {}; start it with `localstack/run start`",
+            crate::localstack::endpoint()
+        )));
+    }
+    let aws = Aws::connect(remote, None).await?;
+    let account = account_id(&aws).await?;
+    Ok((aws, account))
+}
+
 impl Session {
     /// For `deploy`: with `--local`, LocalStack is started if it is not running.
     pub async fn start(

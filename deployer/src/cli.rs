@@ -15,6 +15,7 @@ use crate::commands::inspect::InspectArgs;
 use crate::commands::plan::PlanArgs;
 use crate::commands::render::{Outcome, RenderArgs};
 use crate::commands::roll::RollArgs;
+use crate::commands::status::StatusArgs;
 use crate::commands::{deploy, destroy, init, inspect, plan, render, roll, status, validate};
 use crate::config;
 use crate::error::Error;
@@ -63,9 +64,11 @@ pub enum Command {
     /// wait for the instances to register with trunks
     Deploy(DeployArgs),
     /// The stack, awsvpcTrunking read as its instance role, its container instances and services
-    Status,
-    /// Replace the stack's instances when some have no trunk (launched before the setting), with
-    /// an Auto Scaling instance refresh, and show the new instances' trunks
+    /// (or with --cluster, any cluster's)
+    Status(StatusArgs),
+    /// Replace the stack's instances (or with --asg, any group's) when some have no trunk
+    /// (launched before the setting), with an Auto Scaling instance refresh, and show the new
+    /// instances' trunks
     Roll(RollArgs),
     /// Delete the stack and wait for it, following its events
     Destroy(DestroyArgs),
@@ -84,13 +87,35 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
         Command::Inspect(args) => return emit(out, json, &block_on(inspect::run(remote, args))?),
         _ => {}
     }
-    let (spec, origin) = config::load(cli.global.config.as_deref())?;
+    // `roll --asg` and `status --cluster` need no config either, but share what follows.
+    let loaded = match &cli.command {
+        Command::Roll(args) if args.group().is_some() => None,
+        Command::Status(args) if args.cluster.is_some() => None,
+        _ => Some(config::load(cli.global.config.as_deref())?),
+    };
     let mut stderr = std::io::stderr();
     let mut progress = Progress::new(&mut stderr, Progress::stderr_is_interactive());
     let mut asking = std::io::stderr();
     let interactive = std::io::stdin().is_terminal();
     let input = Box::new(std::io::BufReader::new(std::io::stdin()));
     let mut prompt = Prompt::new(input, &mut asking, interactive);
+    let Some((spec, origin)) = loaded else {
+        return match &cli.command {
+            Command::Status(StatusArgs {
+                cluster: Some(cluster),
+                role,
+            }) => {
+                let report = block_on(status::of_cluster(remote, cluster, role.as_deref()))?;
+                emit(out, json, &report)
+            }
+            Command::Roll(args) => {
+                let (cluster, group) = args.group().expect("checked above");
+                let target = roll::Target::Group { cluster, group };
+                roll(out, json, remote, args, target, &mut progress, &mut prompt)
+            }
+            _ => unreachable!("only roll --asg and status --cluster run without a config"),
+        };
+    };
     match &cli.command {
         Command::Init(_) | Command::Inspect(_) => unreachable!("handled above: no config"),
         Command::Plan(args) => emit(out, json, &plan::run(&spec, args)?),
@@ -115,14 +140,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             emit(out, json, &report)?;
             report.require_trunks()
         }
-        Command::Status => emit(out, json, &block_on(status::run(&spec, remote))?),
-        Command::Roll(args) => {
-            let rolled = block_on(roll::run(&spec, remote, args, &mut progress, &mut prompt));
-            progress.finish();
-            let report = rolled?;
-            emit(out, json, &report)?;
-            report.require_trunks()
-        }
+        Command::Status(_) => emit(out, json, &block_on(status::run(&spec, remote))?),
+        Command::Roll(args) => roll(
+            out,
+            json,
+            remote,
+            args,
+            roll::Target::Stack(&spec),
+            &mut progress,
+            &mut prompt,
+        ),
         Command::Destroy(args) => {
             let destroyed = block_on(destroy::run(
                 &spec,
@@ -135,6 +162,22 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             emit(out, json, &destroyed?)
         }
     }
+}
+
+fn roll(
+    out: &mut dyn Write,
+    json: bool,
+    remote: &RemoteArgs,
+    args: &RollArgs,
+    target: roll::Target<'_>,
+    progress: &mut Progress<'_>,
+    prompt: &mut Prompt<'_>,
+) -> Result<(), Error> {
+    let rolled = block_on(roll::run(target, remote, args, progress, prompt));
+    progress.finish();
+    let report = rolled?;
+    emit(out, json, &report)?;
+    report.require_trunks()
 }
 
 /// Runs a command's future. The runtime is shut down without waiting for its blocking threads:

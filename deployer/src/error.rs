@@ -117,10 +117,11 @@ pub enum Error {
     )]
     ReadFailed { function: String, message: String },
     #[error(
-        "{untrunked} of the {total} container instances of stack `{stack}` have no trunk interface (see each one's reason above); `enitrunk roll` replaces instances launched before the setting"
+        "{untrunked} of the {total} container instances of {of} have no trunk interface (see each one's reason above); `enitrunk roll` replaces instances launched before the setting"
     )]
     NotTrunked {
-        stack: String,
+        /// `stack `NAME`` or `Auto Scaling group NAME`.
+        of: String,
         untrunked: usize,
         total: usize,
     },
@@ -157,7 +158,7 @@ pub enum Error {
     )]
     NoFleet { stack: String },
     #[error(
-        "awsvpcTrunking is `{value}` for {principal}: replaced instances would get no trunk either; turn it on with `enitrunk deploy`, then roll"
+        "awsvpcTrunking is `{value}` for {principal}: replaced instances would get no trunk either; turn it on first (`enitrunk deploy` for enitrunk's stacks; for another cluster `enitrunk inspect --cluster NAME --role ROLE` says how), then roll"
     )]
     SettingOff { principal: String, value: String },
     #[error(
@@ -189,7 +190,7 @@ pub enum Error {
     NoStack(String),
     #[error("ECS cluster `{0}` does not exist in this account and region (check --region)")]
     NoCluster(String),
-    #[error("the stack's Auto Scaling group {0} does not exist")]
+    #[error("Auto Scaling group {0} does not exist in this account and region (check --region)")]
     NoGroup(String),
     #[error("stack `{stack}` has no output `{output}`; was it deployed by enitrunk?")]
     MissingOutput { stack: String, output: &'static str },

@@ -182,3 +182,53 @@ fn a_stack_name_cloudformation_refuses_is_refused_before_any_aws_call() {
         text(&out)
     );
 }
+
+#[test]
+fn a_group_to_roll_needs_its_cluster_and_a_role_needs_a_group_or_a_cluster() {
+    let dir = tempdir("outside-args");
+    for (args, missing) in [
+        (&["roll", "--asg", "web-asg"][..], "--cluster <CLUSTER>"),
+        (&["roll", "--role", "ecsInstanceRole"][..], "--asg <GROUP>"),
+        (
+            &["status", "--role", "ecsInstanceRole"][..],
+            "--cluster <CLUSTER>",
+        ),
+    ] {
+        let out = enitrunk(&dir, args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("the following required arguments were not provided")
+                && stderr.contains(missing),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn a_cluster_outside_enitrunk_is_read_without_a_config_and_without_starting_localstack() {
+    let dir = tempdir("outside-no-config");
+    // A broken ./enitrunk.yaml is not read: the cluster is not enitrunk's.
+    std::fs::write(dir.join("enitrunk.yaml"), "cluster: [").unwrap();
+    for args in [
+        &["--local", "status", "--cluster", "c"][..],
+        &["--local", "roll", "--asg", "g", "--cluster", "c"][..],
+        &["--local", "inspect", "--cluster", "c"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_enitrunk"))
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("ENITRUNK_CONFIG")
+            .env("ENITRUNK_LOCALSTACK_PORT", "1")
+            .output()
+            .expect("run enitrunk");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("not running at") && !stderr.contains("enitrunk.yaml"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+}

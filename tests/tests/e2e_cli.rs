@@ -2,7 +2,7 @@
 //! LocalStack, again with no changes, with a config change, `status`, `destroy`; a deploy that
 //! fails, its root cause, and the next deploy recovering; a bad config deploying nothing; an IAM
 //! user deploying and reading the setting as the role, with drift; an instance role that does not
-//! trust the function.
+//! trust the function; a cluster made without enitrunk, inspected and rolled.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -630,26 +630,29 @@ fn web_service(report: &Value) -> &Value {
 
 /// Polls `status --output json` until `done` holds, for at most a minute.
 fn status_until(dir: &Path, name: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let args = [
+        "--local",
+        "status",
+        "--stack-name",
+        name,
+        "--output",
+        "json",
+    ];
+    json_until(dir, &args, done)
+}
+
+/// Runs `enitrunk ARGS` (which print JSON) until `done` holds, for at most a minute.
+fn json_until(dir: &Path, args: &[&str], done: impl Fn(&Value) -> bool) -> Value {
     let started = std::time::Instant::now();
     loop {
-        let out = enitrunk(
-            dir,
-            &[
-                "--local",
-                "status",
-                "--stack-name",
-                name,
-                "--output",
-                "json",
-            ],
-        );
-        let report = json_of(&out);
+        let report = json_of(&enitrunk(dir, args));
         if done(&report) {
             return report;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "status never got there: {report:#}"
+            "`enitrunk {}` never got there: {report:#}",
+            args.join(" ")
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -1050,4 +1053,233 @@ fn ctrl_c_at_the_question_removes_the_change_set_and_the_empty_stack() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// A cluster made without enitrunk, by a CloudFormation template of the team's own, with its own
+/// instance role for which the setting is off: `inspect` names the service waiting for network
+/// interfaces and the fix; with the setting on, `roll --asg` gives the group a trunked instance
+/// and all 6 tasks run.
+#[test]
+fn a_cluster_made_without_enitrunk_is_inspected_and_its_group_rolled_onto_a_trunk() {
+    let h = harness(BOOTSTRAP);
+    let dir = workdir("outside");
+    let name = stack::unique_name("cli-outside");
+    let role = &format!("{name}-instances");
+    let iam = &h.aws.iam;
+    let role_arn = h.block_on(async {
+        let created = iam
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(
+                r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+        iam.attach_role_policy()
+            .role_name(role)
+            .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+            .send()
+            .await
+            .unwrap();
+        created.role().unwrap().arn().to_owned()
+    });
+    // As the root user, who may name the role: its instances register without a trunk.
+    let set = |value: &str| {
+        h.block_on(async {
+            h.aws
+                .ecs
+                .put_account_setting()
+                .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+                .value(value)
+                .principal_arn(&role_arn)
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    set("disabled");
+    let template = include_str!("../fixtures/outside-cluster.yaml");
+    let created = h.block_on(async {
+        let id = stack::create(&h.aws.cfn, &name, template, &[("InstanceRoleName", role)]).await;
+        stack::expect(&h.aws.cfn, &id, StackStatus::CreateComplete).await
+    });
+    let (cluster, group) = (
+        created.output("ClusterName"),
+        created.output("AutoScalingGroupName"),
+    );
+
+    let inspect = [
+        "--local",
+        "inspect",
+        "--cluster",
+        cluster,
+        "--role",
+        role,
+        "--output",
+        "json",
+    ];
+    // Instances are read before services: under load the instance may register in between.
+    let report = json_until(&dir, &inspect, |r| {
+        r["container_instances"].as_array().map(Vec::len) == Some(1)
+            && r["services"][0]["running"] == 2
+            && r["services"][0]["pending"] == 4
+    });
+    let service = &report["services"][0];
+    assert_eq!(service["name"], "app", "{report:#}");
+    assert!(
+        service["last_placement_failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("RESOURCE:ENI")),
+        "{report:#}"
+    );
+    assert_eq!(report["trunking"]["role"], "disabled", "{report:#}");
+    assert_eq!(report["trunking"]["role_arn"], role_arn.as_str());
+    assert_eq!(report["capacity_providers"][0]["auto_scaling_group"], group);
+    let instances = report["container_instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 1, "{report:#}");
+    assert_eq!(instances[0]["instance_type"], "m5.large");
+    assert!(instances[0]["trunk_id"].is_null(), "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    let codes: Vec<&str> = findings.iter().filter_map(|f| f["code"].as_str()).collect();
+    assert_eq!(
+        codes,
+        ["setting-off-for-role", "tasks-wait-for-interfaces"],
+        "{report:#}"
+    );
+    let waiting = &findings[1];
+    assert_eq!(waiting["subject"], "service app");
+    assert!(
+        waiting["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 of 6 tasks cannot be placed"),
+        "{waiting:#}"
+    );
+    let refresh =
+        format!("aws autoscaling start-instance-refresh --auto-scaling-group-name {group}");
+    assert!(
+        waiting["fix"].as_str().unwrap().contains(&refresh),
+        "{waiting:#}"
+    );
+    // The text says the same, for a person.
+    let out = enitrunk(&dir, &inspect[..6]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && text.contains("[tasks-wait-for-interfaces] service app: 4 of 6 tasks")
+            && text.contains(&format!("awsvpcTrunking for {role_arn}: disabled")),
+        "{}",
+        show(&out)
+    );
+
+    // With the setting still off, the roll is refused before anything is replaced.
+    let roll = [
+        "--local",
+        "roll",
+        "--yes",
+        "--asg",
+        group,
+        "--cluster",
+        cluster,
+        "--role",
+        role,
+        "--output",
+        "json",
+    ];
+    let out = enitrunk(&dir, &roll);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("awsvpcTrunking is `disabled` for {role_arn}")),
+        "{}",
+        show(&out)
+    );
+    let refreshes = h.block_on(async {
+        h.aws
+            .autoscaling
+            .describe_instance_refreshes()
+            .auto_scaling_group_name(group)
+            .send()
+            .await
+            .unwrap()
+    });
+    assert!(refreshes.instance_refreshes().is_empty(), "{refreshes:?}");
+
+    set("enabled");
+    let rolled = json_of(&enitrunk(&dir, &roll));
+    assert_eq!(rolled["result"], "rolled", "{rolled:#}");
+    assert!(rolled["stack_name"].is_null(), "{rolled:#}");
+    assert_eq!(rolled["refresh"]["status"], "Successful");
+    assert_eq!(
+        rolled["replaced"],
+        serde_json::json!([instances[0]["ec2_instance_id"]])
+    );
+    let now = rolled["proof"]["container_instances"].as_array().unwrap();
+    assert_eq!(now.len(), 1, "{rolled:#}");
+    assert!(now[0]["trunk_id"].is_string(), "{rolled:#}");
+    assert_eq!(now[0]["task_limit"], 10, "{rolled:#}");
+
+    let report = json_until(&dir, &inspect, |r| {
+        r["services"][0]["running"] == 6 && r["findings"] == serde_json::json!([])
+    });
+    assert_eq!(report["services"][0]["pending"], 0, "{report:#}");
+    let out = enitrunk(&dir, &roll[..9]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "Auto Scaling group {group}: every container instance has a trunk, nothing to do"
+        )),
+        "{}",
+        show(&out)
+    );
+
+    let status = json_of(&enitrunk(
+        &dir,
+        &[
+            "--local",
+            "status",
+            "--cluster",
+            cluster,
+            "--role",
+            role,
+            "--output",
+            "json",
+        ],
+    ));
+    assert!(status["stack_name"].is_null(), "{status:#}");
+    assert_eq!(status["trunking"]["principal_arn"], role_arn.as_str());
+    assert_eq!(status["trunking"]["value"], "enabled", "{status:#}");
+    assert_eq!(status["services"][0]["running"], 6, "{status:#}");
+    assert!(
+        status["container_instances"][0]["trunk_id"].is_string(),
+        "{status:#}"
+    );
+    let out = enitrunk(&dir, &["--local", "status", "--cluster", "no-such-cluster"]);
+    assert!(
+        out.status.code() == Some(1)
+            && String::from_utf8_lossy(&out.stderr)
+                .contains("ECS cluster `no-such-cluster` does not exist"),
+        "{}",
+        show(&out)
+    );
+
+    h.block_on(async {
+        stack::delete(&h.aws.cfn, &created.stack_id).await;
+        stack::expect(&h.aws.cfn, &created.stack_id, StackStatus::DeleteComplete).await;
+        h.aws
+            .ecs
+            .delete_account_setting()
+            .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+            .principal_arn(&role_arn)
+            .send()
+            .await
+            .unwrap();
+        iam.detach_role_policy()
+            .role_name(role)
+            .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+            .send()
+            .await
+            .unwrap();
+        iam.delete_role().role_name(role).send().await.unwrap();
+    });
 }

@@ -94,7 +94,7 @@ impl DeployReport {
     pub fn require_trunks(&self) -> Result<(), Error> {
         match &self.proof {
             Some(p) if p.untrunked() > 0 => Err(Error::NotTrunked {
-                stack: self.stack_name.clone(),
+                of: format!("stack `{}`", self.stack_name),
                 untrunked: p.untrunked(),
                 total: p.container_instances.len(),
             }),

@@ -111,22 +111,12 @@ impl fmt::Display for InspectReport {
 }
 
 pub async fn run(remote: &RemoteArgs, args: &InspectArgs) -> Result<InspectReport, Error> {
-    if remote.local && !crate::localstack::healthy() {
-        return Err(Error::LocalStack(format!(
-            "not running at {}; start it with `localstack/run start`",
-            crate::localstack::endpoint()
-        )));
-    }
-    let aws = Aws::connect(remote, None).await?;
-    let account = aws::account_id(&aws).await?;
+    let (aws, account) = aws::outside(remote).await?;
     let cluster = &args.cluster;
     let providers = capacity_providers(&aws, cluster).await?;
     let container_instances = container_instances::list(&aws, cluster).await?;
     let services = ecs_services::list(&aws, cluster).await?;
-    let role_arn = args.role.as_deref().map(|r| match r.starts_with("arn:") {
-        true => r.to_owned(),
-        false => format!("arn:{}:iam::{account}:role/{r}", aws.partition()),
-    });
+    let role_arn = args.role.as_deref().map(|r| role_arn(&aws, &account, r));
     let trunking = read_setting(&aws, role_arn).await?;
     let findings = findings(&container_instances, &services, &providers, &trunking);
     Ok(InspectReport {
@@ -139,7 +129,7 @@ pub async fn run(remote: &RemoteArgs, args: &InspectArgs) -> Result<InspectRepor
     })
 }
 
-async fn capacity_providers(aws: &Aws, cluster: &str) -> Result<Vec<CapacityProvider>, Error> {
+pub async fn capacity_providers(aws: &Aws, cluster: &str) -> Result<Vec<CapacityProvider>, Error> {
     let described = aws
         .ecs
         .describe_clusters()
@@ -212,31 +202,43 @@ async fn read_setting(aws: &Aws, role_arn: Option<String>) -> Result<Setting, Er
     let Some(arn) = role_arn else {
         return Ok(setting);
     };
+    match role_setting(aws, &arn).await {
+        Ok(v) => setting.role = v,
+        Err(why) => setting.role_unreadable = Some(why),
+    }
+    setting.role_arn = Some(arn);
+    Ok(setting)
+}
+
+/// `ROLE` as an ARN: a name is a role of `account`.
+pub fn role_arn(aws: &Aws, account: &str, role: &str) -> String {
+    match role.starts_with("arn:") {
+        true => role.to_owned(),
+        false => format!("arn:{}:iam::{account}:role/{role}", aws.partition()),
+    }
+}
+
+/// The role's effective `awsvpcTrunking`, or why it cannot be read.
+pub async fn role_setting(aws: &Aws, role_arn: &str) -> Result<Option<String>, String> {
     let read = aws
         .ecs
         .list_account_settings()
         .name(SettingName::AwsvpcTrunking)
-        .principal_arn(&arn)
+        .principal_arn(role_arn)
         .effective_settings(true)
         .send()
         .await;
     match read {
-        Ok(r) => {
-            setting.role = r
-                .settings()
-                .first()
-                .and_then(|s| s.value().map(str::to_owned))
-        }
+        Ok(r) => Ok(r
+            .settings()
+            .first()
+            .and_then(|s| s.value().map(str::to_owned))),
         // Only the root user and the role itself may name the role here (ECS account settings).
-        Err(e) => {
-            setting.role_unreadable = Some(format!(
-                "{}; only the root user or the role itself may read it",
-                aws::error_code(&e).unwrap_or("refused")
-            ))
-        }
+        Err(e) => Err(format!(
+            "{}; only the root user or the role itself may read it",
+            aws::error_code(&e).unwrap_or("refused")
+        )),
     }
-    setting.role_arn = Some(arn);
-    Ok(setting)
 }
 
 /// What is wrong, in the order a user fixes it: settings and types first, then instances, then

@@ -3,6 +3,9 @@
 //! with an Auto Scaling instance refresh, then wait until the new instances have registered and
 //! show each one's trunk.
 //!
+//! With `--asg GROUP --cluster CLUSTER` it rolls a group enitrunk did not create, the same way;
+//! `--role` names the instances' role so its setting is checked first, when it may be read.
+//!
 //! An instance refresh replaces every instance of the group, trunked ones too: Auto Scaling
 //! cannot refresh some of them. ECS drains each container instance before it is terminated
 //! (capacity provider managed draining), so tasks move rather than stop.
@@ -13,8 +16,10 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
-use crate::aws::{RemoteArgs, Session};
+use crate::aws::{self, Aws, RemoteArgs, Session};
+use crate::commands::inspect;
 use crate::config::Spec;
+use crate::container_instances::Context;
 use crate::error::Error;
 use crate::progress::Progress;
 use crate::prompt::Prompt;
@@ -42,11 +47,37 @@ pub struct RollArgs {
     /// Start the refresh without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Roll this Auto Scaling group instead of the stack's, one enitrunk did not create (with
+    /// --cluster)
+    #[arg(long, value_name = "GROUP", requires = "cluster")]
+    pub asg: Option<String>,
+    /// The ECS cluster the group's instances join (with --asg)
+    #[arg(long, value_name = "CLUSTER", requires = "asg")]
+    pub cluster: Option<String>,
+    /// The group's instance role (name or ARN, with --asg): its awsvpcTrunking must be enabled,
+    /// checked first when the credentials may read it (the role's own, or the root user's)
+    #[arg(long, value_name = "ROLE", requires = "asg")]
+    pub role: Option<String>,
+}
+
+impl RollArgs {
+    /// `(cluster, group)` with `--asg`.
+    pub fn group(&self) -> Option<(&str, &str)> {
+        Some((self.cluster.as_deref()?, self.asg.as_deref()?))
+    }
+}
+
+/// What is rolled: the group of enitrunk's stack (from the config), or one named on the command
+/// line.
+pub enum Target<'a> {
+    Stack(&'a Spec),
+    Group { cluster: &'a str, group: &'a str },
 }
 
 #[derive(Debug, Serialize)]
 pub struct RollReport {
-    pub stack_name: String,
+    /// The stack whose group was rolled; none with `--asg`.
+    pub stack_name: Option<String>,
     /// `nothing to do` or `rolled`
     pub result: &'static str,
     pub refresh: Option<Refresh>,
@@ -56,12 +87,19 @@ pub struct RollReport {
 }
 
 impl RollReport {
+    fn subject(&self) -> String {
+        match &self.stack_name {
+            Some(s) => format!("stack {s}"),
+            None => format!("Auto Scaling group {}", self.proof.fleet.auto_scaling_group),
+        }
+    }
+
     /// The roll succeeded only if every instance now has its trunk.
     pub fn require_trunks(&self) -> Result<(), Error> {
         match self.proof.untrunked() {
             0 => Ok(()),
             untrunked => Err(Error::NotTrunked {
-                stack: self.stack_name.clone(),
+                of: self.subject(),
                 untrunked,
                 total: self.proof.container_instances.len(),
             }),
@@ -74,13 +112,13 @@ impl fmt::Display for RollReport {
         match &self.refresh {
             None => writeln!(
                 f,
-                "stack {}: every container instance has a trunk, nothing to do",
-                self.stack_name
+                "{}: every container instance has a trunk, nothing to do",
+                self.subject()
             )?,
             Some(r) => writeln!(
                 f,
-                "stack {}: instance refresh {} {}; replaced {} instance(s) without a trunk: {}",
-                self.stack_name,
+                "{}: instance refresh {} {}; replaced {} instance(s) without a trunk: {}",
+                self.subject(),
                 r.id,
                 r.status,
                 self.replaced.len(),
@@ -92,29 +130,30 @@ impl fmt::Display for RollReport {
 }
 
 pub async fn run(
-    spec: &Spec,
+    target: Target<'_>,
     remote: &RemoteArgs,
     args: &RollArgs,
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
 ) -> Result<RollReport, Error> {
-    let session = Session::existing(spec, remote).await?;
-    let (aws, stack_name) = (&session.aws, session.stack_name.as_str());
-    let Some(info) = stack::describe(&aws.cfn, stack_name).await? else {
-        return Err(Error::NoStack(stack_name.to_owned()));
+    let (aws, stack_name, fleet, cx) = match target {
+        Target::Stack(spec) => {
+            let (aws, stack_name, fleet, cx) = of_stack(spec, remote).await?;
+            (aws, Some(stack_name), fleet, cx)
+        }
+        Target::Group { cluster, group } => {
+            let (aws, account) = aws::outside(remote).await?;
+            // A cluster that is not there is said now, not after a refresh.
+            inspect::capacity_providers(&aws, cluster).await?;
+            let fleet = Fleet {
+                cluster: cluster.to_owned(),
+                auto_scaling_group: group.to_owned(),
+            };
+            let cx = of_role(&aws, &account, args.role.as_deref(), progress).await?;
+            (aws, None, fleet, cx)
+        }
     };
-    let fleet = Fleet::of(&info.outputs).ok_or_else(|| Error::NoFleet {
-        stack: stack_name.to_owned(),
-    })?;
-    // New instances register with the setting as it is now: it must be on first.
-    let trunking = verify::read(aws, stack_name, &info.outputs).await?;
-    if trunking.value != "enabled" {
-        return Err(Error::SettingOff {
-            principal: trunking.principal_arn,
-            value: trunking.value,
-        });
-    }
-    let cx = proof::context(aws, stack_name, &trunking.value).await?;
+    let aws = &aws;
     let wait = Duration::from_secs(args.wait);
     let before = proof::wait(aws, &fleet, &cx, wait, progress).await?;
     let replaced: Vec<String> = before
@@ -125,7 +164,7 @@ pub async fn run(
         .collect();
     if replaced.is_empty() {
         return Ok(RollReport {
-            stack_name: stack_name.to_owned(),
+            stack_name,
             result: "nothing to do",
             refresh: None,
             replaced,
@@ -164,10 +203,68 @@ pub async fn run(
     }
     let after = proof::wait(aws, &fleet, &cx, wait, progress).await?;
     Ok(RollReport {
-        stack_name: stack_name.to_owned(),
+        stack_name,
         result: "rolled",
         refresh: Some(refresh),
         replaced,
         proof: after,
     })
+}
+
+async fn of_stack(
+    spec: &Spec,
+    remote: &RemoteArgs,
+) -> Result<(Aws, String, Fleet, Context), Error> {
+    let Session {
+        aws, stack_name, ..
+    } = Session::existing(spec, remote).await?;
+    let Some(info) = stack::describe(&aws.cfn, &stack_name).await? else {
+        return Err(Error::NoStack(stack_name));
+    };
+    let fleet = Fleet::of(&info.outputs).ok_or_else(|| Error::NoFleet {
+        stack: stack_name.clone(),
+    })?;
+    // New instances register with the setting as it is now: it must be on first.
+    let trunking = verify::read(&aws, &stack_name, &info.outputs).await?;
+    if trunking.value != "enabled" {
+        return Err(Error::SettingOff {
+            principal: trunking.principal_arn,
+            value: trunking.value,
+        });
+    }
+    let cx = proof::context(&aws, &stack_name, &trunking.value).await?;
+    Ok((aws, stack_name, fleet, cx))
+}
+
+/// The role's setting must be on before its instances are replaced; read it when it may be read
+/// (only the role itself or the root user may), else say the roll goes on unchecked.
+async fn of_role(
+    aws: &Aws,
+    account: &str,
+    role: Option<&str>,
+    progress: &mut Progress<'_>,
+) -> Result<Context, Error> {
+    let Some(role) = role else {
+        progress.line(
+            "awsvpcTrunking not checked first: --role ROLE names the instances' role to check it",
+        );
+        return Ok(Context::default());
+    };
+    let arn = inspect::role_arn(aws, account, role);
+    match inspect::role_setting(aws, &arn).await {
+        Ok(Some(v)) if v == "enabled" => Ok(Context {
+            setting: Some(v),
+            setting_changed_at: None,
+        }),
+        Ok(v) => Err(Error::SettingOff {
+            principal: arn,
+            value: v.unwrap_or_else(|| "not set".into()),
+        }),
+        Err(why) => {
+            progress.line(&format!(
+                "awsvpcTrunking for {arn} not checked first ({why}); the new instances show whether they got trunks"
+            ));
+            Ok(Context::default())
+        }
+    }
 }

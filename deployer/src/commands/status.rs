@@ -2,12 +2,17 @@
 //! the role, with drift), each container instance (trunk or why not, running tasks, task limits
 //! with and without trunking), and each service (desired, running, pending, the latest reason a
 //! task could not be placed).
+//!
+//! With `--cluster NAME` (and `--role ROLE`), the same for a cluster enitrunk did not create: no
+//! stack, and the role's setting read with the caller's credentials where they may read it.
 
 use std::fmt;
 
+use clap::Args;
 use serde::Serialize;
 
-use crate::aws::{RemoteArgs, Session};
+use crate::aws::{self, Aws, RemoteArgs, Session};
+use crate::commands::inspect;
 use crate::config::Spec;
 use crate::container_instances::{self, Context, Instance, Table};
 use crate::ecs_services::{self, Service};
@@ -16,11 +21,25 @@ use crate::proof;
 use crate::stack::{self, StackInfo};
 use crate::verify::{self, Trunking};
 
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// An ECS cluster enitrunk did not create (name or ARN): its instances and services instead
+    /// of the stack's
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+    /// The cluster's instance role (name or ARN, with --cluster), to read awsvpcTrunking for it:
+    /// the credentials must be the role's own or the root user's
+    #[arg(long, value_name = "ROLE", requires = "cluster")]
+    pub role: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
-    pub stack_name: String,
+    /// None with `--cluster`.
+    pub stack_name: Option<String>,
     pub stack: Option<StackInfo>,
-    /// Read as the role through the stack's function, with drift against the stack.
+    /// Read as the role through the stack's function, with drift against the stack; with
+    /// `--cluster`, read with the caller's credentials.
     pub trunking: Option<Trunking>,
     /// Why the setting could not be read, when it could not.
     pub trunking_error: Option<String>,
@@ -32,20 +51,26 @@ pub struct StatusReport {
 
 impl fmt::Display for StatusReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(s) = &self.stack else {
-            return writeln!(
-                f,
-                "stack {}: does not exist (deploy it with `enitrunk deploy`)",
-                self.stack_name
-            );
-        };
-        write!(f, "stack {}: {}", s.name, s.status)?;
-        if let Some(r) = &s.status_reason {
-            write!(f, " ({r})")?;
+        match (&self.stack_name, &self.stack) {
+            (Some(name), None) => {
+                return writeln!(
+                    f,
+                    "stack {name}: does not exist (deploy it with `enitrunk deploy`)"
+                );
+            }
+            (_, Some(s)) => {
+                write!(f, "stack {}: {}", s.name, s.status)?;
+                if let Some(r) = &s.status_reason {
+                    write!(f, " ({r})")?;
+                }
+                writeln!(f)?;
+            }
+            (None, None) => {}
         }
-        writeln!(f)?;
-        if let Some(t) = &self.trunking {
-            write_trunking(f, t)?;
+        match (&self.trunking, self.stack.is_some()) {
+            (Some(t), true) => write_trunking(f, t)?,
+            (Some(t), false) => writeln!(f, "awsvpcTrunking for {}: {}", t.principal_arn, t.value)?,
+            (None, _) => {}
         }
         if let Some(e) = &self.trunking_error {
             writeln!(f, "awsvpcTrunking: cannot read it: {e}")?;
@@ -97,16 +122,7 @@ pub async fn run(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error
     let Session {
         aws, stack_name, ..
     } = Session::existing(spec, remote).await?;
-    let mut report = StatusReport {
-        stack_name: stack_name.clone(),
-        stack: None,
-        trunking: None,
-        trunking_error: None,
-        instance_role_arn: None,
-        cluster: None,
-        container_instances: Vec::new(),
-        services: Vec::new(),
-    };
+    let mut report = StatusReport::empty(Some(stack_name.clone()));
     let Some(info) = stack::describe(&aws.cfn, &stack_name).await? else {
         return Ok(report);
     };
@@ -123,17 +139,68 @@ pub async fn run(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error
             Some(t) => proof::context(&aws, &stack_name, &t.value).await?,
             None => Context::default(),
         };
-        report.container_instances = container_instances::list(&aws, cluster)
-            .await?
-            .into_iter()
-            .map(|mut i| {
-                i.why_no_trunk = container_instances::why_no_trunk(&i, &cx);
-                i
-            })
-            .collect();
-        report.services = ecs_services::list(&aws, cluster).await?;
-        report.cluster = Some(cluster.clone());
+        report.read_cluster(&aws, cluster, &cx).await?;
     }
     report.stack = Some(info);
     Ok(report)
+}
+
+/// `status --cluster NAME [--role ROLE]`.
+pub async fn of_cluster(
+    remote: &RemoteArgs,
+    cluster: &str,
+    role: Option<&str>,
+) -> Result<StatusReport, Error> {
+    let (aws, account) = aws::outside(remote).await?;
+    // Says a cluster that is not there as such, rather than as an empty one.
+    inspect::capacity_providers(&aws, cluster).await?;
+    let mut report = StatusReport::empty(None);
+    let mut cx = Context::default();
+    if let Some(role) = role {
+        let arn = inspect::role_arn(&aws, &account, role);
+        match inspect::role_setting(&aws, &arn).await {
+            Ok(value) => {
+                cx.setting.clone_from(&value);
+                report.trunking = value.map(|value| Trunking {
+                    principal_arn: arn.clone(),
+                    value,
+                    stack_value: None,
+                    drift: false,
+                });
+            }
+            Err(why) => report.trunking_error = Some(format!("for {arn}: {why}")),
+        }
+        report.instance_role_arn = Some(arn);
+    }
+    report.read_cluster(&aws, cluster, &cx).await?;
+    Ok(report)
+}
+
+impl StatusReport {
+    fn empty(stack_name: Option<String>) -> StatusReport {
+        StatusReport {
+            stack_name,
+            stack: None,
+            trunking: None,
+            trunking_error: None,
+            instance_role_arn: None,
+            cluster: None,
+            container_instances: Vec::new(),
+            services: Vec::new(),
+        }
+    }
+
+    async fn read_cluster(&mut self, aws: &Aws, cluster: &str, cx: &Context) -> Result<(), Error> {
+        self.container_instances = container_instances::list(aws, cluster)
+            .await?
+            .into_iter()
+            .map(|mut i| {
+                i.why_no_trunk = container_instances::why_no_trunk(&i, cx);
+                i
+            })
+            .collect();
+        self.services = ecs_services::list(aws, cluster).await?;
+        self.cluster = Some(cluster.to_owned());
+        Ok(())
+    }
 }
