@@ -1,6 +1,7 @@
 """The enitrunk-host executor through LocalStack's Lambda API: a real `bootstrap` process."""
 
 import json
+import re
 import time
 
 from conftest import ENDPOINT, FUNCTIONS, allow, bootstrap_zip, create_function
@@ -101,3 +102,50 @@ def test_output_goes_to_cloudwatch_logs(client, role):
     assert "handling" in text and "op=echo" in text
     assert "to stderr" in text
     assert "START RequestId" in text and "REPORT RequestId" in text
+
+
+def report_lines(client, name, count, timeout=10):
+    """The function's REPORT log lines, once there are `count` of them."""
+    logs = client("logs")
+    group = f"/aws/lambda/{name}"
+    deadline = time.monotonic() + timeout
+    found = []
+    while time.monotonic() < deadline:
+        if logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            found = [e["message"] for e in logs.filter_log_events(logGroupName=group).get("events", [])
+                     if e["message"].startswith("REPORT RequestId:")]
+            if len(found) >= count:
+                return found
+        time.sleep(0.1)
+    raise AssertionError(f"{len(found)} REPORT lines in {group}, expected {count}: {found}")
+
+
+REPORT = re.compile(
+    r"REPORT RequestId: (?P<id>\S+)\tDuration: (?P<duration>\d+\.\d\d) ms\tBilled Duration: (?P<billed>\d+) ms\t"
+    r"Memory Size: 128 MB\tMax Memory Used: (?P<max_memory>\d+) MB\t(?:Init Duration: (?P<init>\d+\.\d\d) ms\t)?\n?"
+)
+
+
+def test_the_report_line_has_the_peak_memory_and_the_init_duration_of_a_fresh_environment(client, role):
+    """As Lambda's REPORT line (localstack/README.md, "The REPORT line"): `Max Memory Used` is the
+    environment's peak so far, `Init Duration` is on its first invocation only; a timed-out
+    environment is replaced by a fresh one, whose first invocation has it again."""
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"), timeout=2)
+    lam = client("lambda")
+    invoke(lam, name, {"op": "echo"})
+    _, held = invoke(lam, name, {"op": "alloc", "mb": 96})
+    assert held["held"] == 96 << 20
+    invoke(lam, name, {"op": "echo"})
+    invoke(lam, name, {"op": "sleep", "seconds": 30})  # timed out: the process is killed
+    invoke(lam, name, {"op": "echo"})
+    reports = [REPORT.fullmatch(line) for line in report_lines(client, name, 5)]
+    assert all(reports), report_lines(client, name, 5)
+    first, alloc, after, timed_out, fresh = reports
+    assert first["init"] is not None and 0 < float(first["init"]) < 10_000
+    assert alloc["init"] is None and after["init"] is None and timed_out["init"] is None
+    assert fresh["init"] is not None
+    assert 0 < int(first["max_memory"]) < 96
+    assert int(alloc["max_memory"]) >= 96 + int(first["max_memory"]) - 2
+    assert int(after["max_memory"]) >= int(alloc["max_memory"])  # the peak across the environment's invocations
+    assert int(fresh["max_memory"]) < 96  # a new environment, a new peak
+    assert int(timed_out["billed"]) >= 2000 and float(timed_out["duration"]) >= 2000

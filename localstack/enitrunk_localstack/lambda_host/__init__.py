@@ -6,5 +6,7 @@
 - `nodejs/runtime.js`: the Node.js runtimes' handler loop.
 - `runtime_api`: the Lambda Runtime API server of one execution environment (no LocalStack
   imports; tests drive it directly).
+- `report`: the REPORT line ending each invocation's log: duration, memory size, peak memory and
+  init duration, as Lambda writes them.
 - `log_group`: a function's logs go to its `LoggingConfig.LogGroup`, as on Lambda.
 """

@@ -9,7 +9,8 @@ that runtime's interpreter (`runtimes`), with the environment LocalStack compute
 (role credentials, `AWS_ENDPOINT_URL`, `AWS_LAMBDA_*`, `_HANDLER`). It enforces the function
 timeout by killing the process (the next invocation starts a fresh one, as Lambda resets a
 timed-out sandbox) and returns each invocation's stdout/stderr as its logs, which LocalStack
-writes to CloudWatch Logs.
+writes to CloudWatch Logs, between START and END lines and a REPORT line with Lambda's fields,
+the peak memory and, once per process, the init duration among them (`report`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
-from enitrunk_localstack.lambda_host import runtimes
+from enitrunk_localstack.lambda_host import report, runtimes
 from enitrunk_localstack.lambda_host.runtime_api import Invocation, Result, RuntimeApiServer, deadline_ms
 
 LOG = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ def supports(function_version: FunctionVersion) -> bool:
 
 
 class HostProcess:
-    """One running runtime process plus its Runtime API server and captured output."""
+    """One running runtime process (an execution environment) plus its Runtime API server,
+    captured output, init clock and peak memory."""
 
     def __init__(self, argv: list[str], code_dir: Path, env: dict[str, str]):
         self.api = RuntimeApiServer()
@@ -58,6 +60,7 @@ class HostProcess:
         env["AWS_LAMBDA_RUNTIME_API"] = self.api.address
         self.lines: list[str] = []
         self._lines_lock = threading.Lock()
+        self.init = report.InitClock()
         self.proc = subprocess.Popen(
             argv,
             cwd=str(code_dir),
@@ -67,6 +70,7 @@ class HostProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a kill takes its children too
         )
+        self.memory = report.PeakMemory(self.proc.pid)
         self._reader = threading.Thread(target=self._read, name="lambda-output", daemon=True)
         self._reader.start()
 
@@ -112,7 +116,9 @@ class HostProcess:
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.api.ready.wait(timeout=0.02):
+            ready = self.api.ready.wait(timeout=0.02)
+            self.memory.sample()
+            if ready:
                 return
             if self.api.init_error.done():
                 res: Result = self.api.init_error.result()
@@ -292,10 +298,14 @@ class HostRuntimeExecutor(RuntimeExecutor):
                 result = future.result(timeout=min(0.05, remaining))
                 break
             except FutureTimeout:
+                proc.memory.sample()
                 if not proc.alive():
                     failure = "exit"
                     break
         duration_ms = (time.monotonic() - started) * 1000
+        # A process that exited is reaped by now: its pid may be another's, so keep what was seen.
+        max_memory_kb = proc.memory.sample() if proc.alive() else proc.memory.kb
+        init_ms = proc.init.take(proc.api.ready_at)
         lines = proc.output_since(mark)
         if failure is not None:
             proc.api.forget(request_id)
@@ -318,9 +328,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
             + lines
             + [
                 f"END RequestId: {request_id}",
-                f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-                f"Billed Duration: {int(duration_ms) + 1} ms\t"
-                f"Memory Size: {self.function_version.config.memory_size} MB",
+                report.line(request_id, duration_ms, self.function_version.config.memory_size, max_memory_kb, init_ms),
             ]
         )
         return InvocationResult(request_id=request_id, payload=result.payload, is_error=result.is_error, logs="\n".join(logs) + "\n")

@@ -40,13 +40,15 @@ class Result:
 
 
 class RuntimeApiServer:
-    """Serves one runtime. `ready` is set when the runtime first asks for work (end of init)."""
+    """Serves one runtime. `ready` is set when the runtime first asks for work (end of init), at
+    `ready_at` (`time.monotonic()`)."""
 
     def __init__(self) -> None:
         self._pending: queue.Queue[Invocation | None] = queue.Queue()
         self._in_flight: dict[str, Invocation] = {}
         self._lock = threading.Lock()
         self.ready = threading.Event()
+        self.ready_at: float | None = None
         self.init_error: Future = Future()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
@@ -116,6 +118,8 @@ class RuntimeApiServer:
             def do_GET(self):
                 if self.path != f"{PREFIX}/invocation/next":
                     return self._json(404, {"errorMessage": "not found", "errorType": "NotFound"})
+                if server.ready_at is None:
+                    server.ready_at = time.monotonic()
                 server.ready.set()
                 inv = server._pending.get()
                 if inv is None:  # shutting down

@@ -2,7 +2,7 @@
 
 Payload {"op": "echo"} answers the event and the runtime's environment (without secrets);
 {"op": "sleep", "seconds": N} sleeps; {"op": "fail"} posts an invocation error;
-{"op": "exit"} exits mid-invocation; {"op": "aws", "service": S, "method": M, "args": {...}} calls
+{"op": "exit"} exits mid-invocation; {"op": "alloc", "mb": N} holds N MiB while it answers; {"op": "aws", "service": S, "method": M, "args": {...}} calls
 the AWS API with the function's own credentials (boto3, from this venv) and answers the result, or
 the error code.
 """
@@ -39,6 +39,7 @@ while True:
     op = event.get("op")
     if op == "sleep":
         time.sleep(float(event["seconds"]))
+    held = b"x" * (int(event["mb"]) << 20) if op == "alloc" else b""
     if op == "exit":
         sys.exit(3)
     if op == "fail":
@@ -58,5 +59,5 @@ while True:
         continue
     env = {k: os.environ.get(k) for k in ENV_KEYS}
     env["has_credentials"] = all(os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))
-    answer = {"event": event, "headers": headers, "env": env, "pid": os.getpid()}
+    answer = {"event": event, "headers": headers, "env": env, "pid": os.getpid(), "held": len(held)}
     post(f"/invocation/{request_id}/response", json.dumps(answer).encode())
