@@ -10,13 +10,16 @@ use serde::Serialize;
 use crate::aws::RemoteArgs;
 use crate::commands::deploy::DeployArgs;
 use crate::commands::destroy::DestroyArgs;
+use crate::commands::enable::{DisableArgs, EnableArgs};
 use crate::commands::init::InitArgs;
 use crate::commands::inspect::InspectArgs;
 use crate::commands::plan::PlanArgs;
 use crate::commands::render::{Outcome, RenderArgs};
 use crate::commands::roll::RollArgs;
 use crate::commands::status::StatusArgs;
-use crate::commands::{deploy, destroy, init, inspect, plan, render, roll, status, validate};
+use crate::commands::{
+    deploy, destroy, enable, init, inspect, plan, render, roll, status, validate,
+};
 use crate::config;
 use crate::error::Error;
 use crate::progress::Progress;
@@ -72,9 +75,23 @@ pub enum Command {
     Roll(RollArgs),
     /// Delete the stack and wait for it, following its events
     Destroy(DestroyArgs),
+    /// Trunking for an instance role enitrunk did not create: adds a statement trusting the
+    /// function to the role's trust policy, then deploys existing-role.yaml
+    Enable(EnableArgs),
+    /// Undo `enable --role`: delete its stack and put the role's trust policy back as it was
+    Disable(DisableArgs),
     /// Any ECS cluster, read only: instances and their trunks, services waiting for interfaces,
     /// capacity providers, the setting, and what to fix
     Inspect(InspectArgs),
+}
+
+/// Runs a long command's future, then ends its progress line (on success and on error alike).
+macro_rules! waited {
+    ($progress:ident, $future:expr) => {{
+        let done = block_on($future);
+        $progress.finish();
+        done
+    }};
 }
 
 /// Runs a command, writing its result to `out`; progress and questions go to stderr.
@@ -127,16 +144,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
         },
         Command::Validate => emit(out, json, &validate::run(&spec, &origin)?),
         Command::Deploy(args) => {
-            let deployed = block_on(deploy::run(
-                &spec,
-                &origin,
-                remote,
-                args,
-                &mut progress,
-                &mut prompt,
-            ));
-            progress.finish();
-            let report = deployed?;
+            let report = waited!(
+                progress,
+                deploy::run(&spec, &origin, remote, args, &mut progress, &mut prompt)
+            )?;
             emit(out, json, &report)?;
             report.require_trunks()
         }
@@ -150,16 +161,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             &mut progress,
             &mut prompt,
         ),
+        Command::Enable(args) => {
+            let report = waited!(
+                progress,
+                enable::run(&spec, &origin, remote, args, &mut progress, &mut prompt)
+            )?;
+            emit(out, json, &report)
+        }
+        Command::Disable(args) => {
+            let report = waited!(
+                progress,
+                enable::disable(&spec, remote, args, &mut progress, &mut prompt)
+            )?;
+            emit(out, json, &report)
+        }
         Command::Destroy(args) => {
-            let destroyed = block_on(destroy::run(
-                &spec,
-                remote,
-                args,
-                &mut progress,
-                &mut prompt,
-            ));
-            progress.finish();
-            emit(out, json, &destroyed?)
+            let report = waited!(
+                progress,
+                destroy::run(&spec, remote, args, &mut progress, &mut prompt)
+            )?;
+            emit(out, json, &report)
         }
     }
 }
@@ -173,9 +194,7 @@ fn roll(
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
 ) -> Result<(), Error> {
-    let rolled = block_on(roll::run(target, remote, args, progress, prompt));
-    progress.finish();
-    let report = rolled?;
+    let report = waited!(progress, roll::run(target, remote, args, progress, prompt))?;
     emit(out, json, &report)?;
     report.require_trunks()
 }

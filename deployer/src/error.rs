@@ -188,6 +188,12 @@ pub enum Error {
     },
     #[error("stack `{0}` does not exist; deploy it with `enitrunk deploy`")]
     NoStack(String),
+    #[error(
+        "IAM role `{0}` does not exist in this account (check the name, or pass its ARN with --role)"
+    )]
+    NoRole(String),
+    #[error("cannot change the trust policy of role `{role}`: {why}")]
+    TrustPolicy { role: String, why: String },
     #[error("ECS cluster `{0}` does not exist in this account and region (check --region)")]
     NoCluster(String),
     #[error("Auto Scaling group {0} does not exist in this account and region (check --region)")]

@@ -10,16 +10,18 @@
 //! | layer | module | owns |
 //! |---|---|---|
 //! | edge | `cli` | arguments, dispatch, text or JSON output |
-//! | commands | `commands::{init, plan, render, validate, deploy, status, roll, destroy}` | one command each: its arguments, steps and report |
+//! | commands | `commands::{init, plan, render, validate, deploy, status, roll, destroy, inspect, enable}` | one command each: its arguments, steps and report (`enable` deploys through `deploy` and undoes through `destroy`) |
 //! | config | `config` (`raw`, `validator`, `spec`, `diagnostic`) | `enitrunk.yaml` to a [`config::Spec`], errors with file:line:column |
 //! | facts | `instance_types` | the EC2 instance-type table: ENI limits, trunking support, schedulable memory |
 //! | workload | `plan` | tasks per instance with and without trunking |
-//! | templates | `template` (one module per resource kind), `render` (`trunking`, `network`, `cluster`) | the typed template model and the two templates built from a spec |
+//! | templates | `template` (one module per resource kind), `render` (`trunking`, `network`, `cluster`) | the typed template model and the three templates built from a spec |
 //! | checks | `validate`, `lambda_binary` | offline checks of the rendered templates; whether a built `bootstrap` starts on `provided.al2023` |
 //! | AWS | `aws` | clients from one `SdkConfig`, the [`aws::Session`], account preconditions, error predicates |
 //! | AWS | `package` | the function's reproducible zip and the artifact bucket |
 //! | AWS | `stack` | stack states and what deploy does with each, change sets, running and following an operation |
-//! | AWS | `verify` | the effective setting for the instance role, read as the role |
+//! | AWS | `verify` | the effective setting for the instance role, read as the role (or with the caller's credentials, for roles outside enitrunk) |
+//! | AWS | `trust` | the statement `enable` adds to an existing role's trust policy, and putting the document back as it was |
+//! | AWS | `cluster` | any ECS cluster: that it exists, its capacity providers and their groups |
 //! | AWS | `container_instances`, `ecs_services`, `proof` | container instances and their trunks (or why not), services and their pending tasks, waiting for the group's instances to register |
 //! | AWS | `refresh` | Auto Scaling instance refresh: start, follow |
 //! | local | `localstack`, `workspace` | `--local`: LocalStack through `localstack/run`; the source tree |
@@ -28,6 +30,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod container_instances;
@@ -46,6 +49,7 @@ pub mod refresh;
 pub mod render;
 pub mod stack;
 pub mod template;
+pub mod trust;
 pub mod validate;
 pub mod verify;
 pub mod workspace;

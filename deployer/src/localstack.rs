@@ -33,7 +33,9 @@ pub fn healthy() -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
         return false;
     };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+    // A loaded machine can take seconds to answer; `false` here starts (or, from
+    // `localstack/run`, restarts) LocalStack, so it is given time.
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     if s.write_all(b"GET /_localstack/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         .is_err()
     {

@@ -147,7 +147,7 @@ fn example_value(template: &Template, property: &str, value: &Expr) -> Result<St
         Expr::Ref(name) => Ok(template
             .parameters
             .get(name)
-            .and_then(|p| p.default.clone())
+            .and_then(|p| p.default.clone().or_else(|| p.example.clone()))
             .unwrap_or_else(|| format!("example-{name}"))),
         Expr::GetAtt(s) => {
             let resource = s.split_once('.').map_or(s.as_str(), |(r, _)| r);

@@ -6,15 +6,19 @@
 //! assume the role: its read action (`custom_resource_lambda::read`). That needs only
 //! `lambda:InvokeFunction` on the function. The stack's side of the comparison is the value the
 //! custom resource read back when it ran (output `TrunkingSetting`); a difference is drift.
+//!
+//! For roles outside enitrunk's stacks there is no function: [`role_setting`] reads with the
+//! caller's credentials, which works for the root user and the role itself.
 
 use std::collections::BTreeMap;
 
+use aws_sdk_ecs::types::SettingName;
 use aws_sdk_lambda::primitives::Blob;
 use custom_resource_lambda::properties::DEFAULT_SETTING_NAME;
 use custom_resource_lambda::read::{ReadRequest, ReadResponse};
 use serde::Serialize;
 
-use crate::aws::Aws;
+use crate::aws::{self, Aws};
 use crate::error::Error;
 
 /// The setting as read back for the stack's principal.
@@ -119,6 +123,37 @@ async fn invoke(aws: &Aws, function: &str, request: &ReadRequest) -> Result<Read
         function: function.to_owned(),
         message: format!("unexpected answer ({e}); is the function enitrunk's, of this version?"),
     })
+}
+
+/// `ROLE` as an ARN: a name is a role of `account`.
+pub fn role_arn(aws: &Aws, account: &str, role: &str) -> String {
+    match role.starts_with("arn:") {
+        true => role.to_owned(),
+        false => format!("arn:{}:iam::{account}:role/{role}", aws.partition()),
+    }
+}
+
+/// The role's effective `awsvpcTrunking`, or why it cannot be read.
+pub async fn role_setting(aws: &Aws, role_arn: &str) -> Result<Option<String>, String> {
+    let read = aws
+        .ecs
+        .list_account_settings()
+        .name(SettingName::AwsvpcTrunking)
+        .principal_arn(role_arn)
+        .effective_settings(true)
+        .send()
+        .await;
+    match read {
+        Ok(r) => Ok(r
+            .settings()
+            .first()
+            .and_then(|s| s.value().map(str::to_owned))),
+        // Only the root user and the role itself may name the role here (ECS account settings).
+        Err(e) => Err(format!(
+            "{}; only the root user or the role itself may read it",
+            aws::error_code(&e).unwrap_or("refused")
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -1057,10 +1057,12 @@ fn ctrl_c_at_the_question_removes_the_change_set_and_the_empty_stack() {
 
 /// A cluster made without enitrunk, by a CloudFormation template of the team's own, with its own
 /// instance role for which the setting is off: `inspect` names the service waiting for network
-/// interfaces and the fix; with the setting on, `roll --asg` gives the group a trunked instance
-/// and all 6 tasks run.
+/// interfaces and the fix; `roll --asg` refuses while the setting is off; `enable --role` adds
+/// the trust statement and deploys the function for that role; `roll --asg` gives the group a
+/// trunked instance and all 6 tasks run; `disable --role` leaves the role as it was.
 #[test]
-fn a_cluster_made_without_enitrunk_is_inspected_and_its_group_rolled_onto_a_trunk() {
+fn a_cluster_made_without_enitrunk_is_inspected_enabled_for_its_own_role_and_rolled_and_the_role_restored()
+ {
     let h = harness(BOOTSTRAP);
     let dir = workdir("outside");
     let name = stack::unique_name("cli-outside");
@@ -1206,7 +1208,64 @@ fn a_cluster_made_without_enitrunk_is_inspected_and_its_group_rolled_onto_a_trun
     });
     assert!(refreshes.instance_refreshes().is_empty(), "{refreshes:?}");
 
-    set("enabled");
+    let before = role_documents(h, role);
+    let enable_with = |extra: &[&str]| {
+        let base = ["--local", "enable", "--role", role, "--yes", "--bootstrap"];
+        enitrunk(&dir, &[&base[..], extra].concat())
+    };
+    // A deploy that fails after the statement went in takes it out again.
+    let out = enable_with(&[
+        BOOTSTRAP,
+        "--artifact-bucket",
+        "enitrunk-e2e-no-such-bucket",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("artifact bucket `enitrunk-e2e-no-such-bucket` does not exist")
+            && stderr.contains("putting the trust policy of"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(role_documents(h, role), before, "{}", show(&out));
+    // A bootstrap that is not there is said before anything changes.
+    let out = enable_with(&["/no/such/bootstrap"]);
+    assert!(
+        out.status.code() == Some(1)
+            && !String::from_utf8_lossy(&out.stderr).contains("trust policy"),
+        "{}",
+        show(&out)
+    );
+    let enabled = json_of(&enable_with(&[BOOTSTRAP, "--output", "json"]));
+    assert_eq!(enabled["trust_statement"], "added", "{enabled:#}");
+    assert_eq!(enabled["role_arn"], role_arn.as_str());
+    assert_eq!(
+        enabled["deploy"]["trunking"]["value"], "enabled",
+        "{enabled:#}"
+    );
+    assert_eq!(
+        enabled["deploy"]["trunking"]["principal_arn"],
+        role_arn.as_str()
+    );
+    let stack_name = enabled["deploy"]["stack_name"].as_str().unwrap().to_owned();
+    assert_eq!(stack_name, format!("enitrunk-role-{role}"));
+    let with = role_documents(h, role);
+    assert!(
+        with.trust.contains("EnitrunkTrunkingFunction")
+            && with.inline == ["enitrunk-awsvpc-trunking"]
+            && with.attached == before.attached,
+        "{with:?}"
+    );
+    // Its own setting, as the root user reads it: the function changed it as the role.
+    assert_eq!(
+        h.block_on(h.own_trunking(&role_arn)).as_deref(),
+        Some("enabled")
+    );
+    // Again: the statement is there, the stack unchanged.
+    let again = json_of(&enable_with(&[BOOTSTRAP, "--output", "json"]));
+    assert_eq!(again["trust_statement"], "present", "{again:#}");
+    assert_eq!(again["deploy"]["result"], "unchanged", "{again:#}");
+
     let rolled = json_of(&enitrunk(&dir, &roll));
     assert_eq!(rolled["result"], "rolled", "{rolled:#}");
     assert!(rolled["stack_name"].is_null(), "{rolled:#}");
@@ -1263,6 +1322,19 @@ fn a_cluster_made_without_enitrunk_is_inspected_and_its_group_rolled_onto_a_trun
         show(&out)
     );
 
+    let disable = [
+        "--local", "disable", "--role", role, "--yes", "--output", "json",
+    ];
+    let disabled = json_of(&enitrunk(&dir, &disable));
+    assert_eq!(disabled["result"], "deleted", "{disabled:#}");
+    assert_eq!(
+        disabled["trust_policy"]["result"], "restored",
+        "{disabled:#}"
+    );
+    assert_eq!(role_documents(h, role), before, "the role is not as it was");
+    let again = json_of(&enitrunk(&dir, &disable));
+    assert_eq!(again["result"], "absent", "{again:#}");
+
     h.block_on(async {
         stack::delete(&h.aws.cfn, &created.stack_id).await;
         stack::expect(&h.aws.cfn, &created.stack_id, StackStatus::DeleteComplete).await;
@@ -1282,4 +1354,45 @@ fn a_cluster_made_without_enitrunk_is_inspected_and_its_group_rolled_onto_a_trun
             .unwrap();
         iam.delete_role().role_name(role).send().await.unwrap();
     });
+}
+
+/// What a role is: its trust policy as IAM returns it, its inline and its attached policies.
+#[derive(Debug, PartialEq)]
+struct RoleDocuments {
+    trust: String,
+    inline: Vec<String>,
+    attached: Vec<String>,
+}
+
+fn role_documents(h: &Harness, role: &str) -> RoleDocuments {
+    h.block_on(async {
+        let iam = &h.aws.iam;
+        let got = iam.get_role().role_name(role).send().await.unwrap();
+        let inline = iam
+            .list_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .unwrap();
+        RoleDocuments {
+            trust: got
+                .role()
+                .unwrap()
+                .assume_role_policy_document()
+                .unwrap()
+                .to_owned(),
+            inline: inline.policy_names().to_vec(),
+            attached: attached
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned))
+                .collect(),
+        }
+    })
 }

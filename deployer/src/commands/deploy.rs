@@ -50,7 +50,7 @@ pub struct DeployArgs {
     pub no_wait: bool,
 }
 
-fn bucket_name_arg(name: &str) -> Result<String, String> {
+pub(crate) fn bucket_name_arg(name: &str) -> Result<String, String> {
     crate::config::check_bucket_name(name)
         .map(|()| name.to_owned())
         .map_err(str::to_owned)
@@ -128,11 +128,33 @@ impl fmt::Display for DeployReport {
     }
 }
 
+/// What a deploy puts into the stack: a template, and its parameters besides the code's location.
+pub struct Deployment {
+    pub file: &'static TemplateFile,
+    pub parameters: Vec<(&'static str, String)>,
+}
+
 pub async fn run(
     spec: &Spec,
     origin: &Origin,
     remote: &RemoteArgs,
     args: &DeployArgs,
+    progress: &mut Progress<'_>,
+    prompt: &mut Prompt<'_>,
+) -> Result<DeployReport, Error> {
+    let deployment = Deployment {
+        file: args.template.file(),
+        parameters: Vec::new(),
+    };
+    run_with(spec, origin, remote, args, deployment, progress, prompt).await
+}
+
+pub async fn run_with(
+    spec: &Spec,
+    origin: &Origin,
+    remote: &RemoteArgs,
+    args: &DeployArgs,
+    deployment: Deployment,
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
 ) -> Result<DeployReport, Error> {
@@ -142,7 +164,7 @@ pub async fn run(
     // behind: the steps are dropped, then what they created is removed.
     let undo = Mutex::new(Phase::Preparing);
     let finished = {
-        let steps = steps(spec, remote, args, progress, prompt, &undo);
+        let steps = steps(spec, remote, args, deployment, progress, prompt, &undo);
         tokio::pin!(steps);
         tokio::select! {
             done = &mut steps => Some(done),
@@ -219,11 +241,12 @@ async fn steps(
     spec: &Spec,
     remote: &RemoteArgs,
     args: &DeployArgs,
+    deployment: Deployment,
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
     undo: &Mutex<Phase>,
 ) -> Result<DeployReport, Error> {
-    let file = args.template.file();
+    let file = deployment.file;
     let session = Session::start(spec, remote, progress).await?;
     validate::check_region(spec, remote, &session.aws.region)?;
     let (cfn, stack_name) = (&session.aws.cfn, session.stack_name.as_str());
@@ -239,7 +262,7 @@ async fn steps(
             .map(|u| format!(" at {u}"))
             .unwrap_or_default()
     ));
-    if args.template == Which::EcsCluster {
+    if std::ptr::eq(file, &render::ECS_CLUSTER) {
         aws::ensure_ecs_service_linked_role(&session.aws.iam, progress).await?;
     }
     // The stack's state first: a stack that is busy or stuck is refused before a build.
@@ -268,10 +291,13 @@ async fn steps(
         name: &name,
         create: next.creates(),
         template_body: &body,
-        parameters: vec![
+        parameters: [
             ("CodeBucket", code.bucket.clone()),
             ("CodeKey", code.key.clone()),
-        ],
+        ]
+        .into_iter()
+        .chain(deployment.parameters)
+        .collect(),
     };
     let change_set = match stack::create_change_set(cfn, request).await? {
         ChangeSetOutcome::NoChanges => {

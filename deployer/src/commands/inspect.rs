@@ -5,15 +5,17 @@
 
 use std::fmt;
 
-use aws_sdk_ecs::types::{ClusterField, SettingName};
+use aws_sdk_ecs::types::SettingName;
 use clap::Args;
 use serde::Serialize;
 
 use crate::aws::{self, Aws, RemoteArgs};
+use crate::cluster::{self, CapacityProvider};
 use crate::container_instances::{self, Instance, Table};
 use crate::ecs_services::{self, Service};
 use crate::error::Error;
 use crate::instance_types::{self, Trunking};
+use crate::verify;
 
 #[derive(Clone, Debug, Args)]
 pub struct InspectArgs {
@@ -34,14 +36,6 @@ pub struct InspectReport {
     pub capacity_providers: Vec<CapacityProvider>,
     pub trunking: Setting,
     pub findings: Vec<Finding>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CapacityProvider {
-    pub name: String,
-    /// `auto_scaling_group`, `managed_instances` or `fargate`.
-    pub kind: &'static str,
-    pub auto_scaling_group: Option<String>,
 }
 
 /// `awsvpcTrunking` as the caller can read it: its own effective value (the account default
@@ -113,10 +107,13 @@ impl fmt::Display for InspectReport {
 pub async fn run(remote: &RemoteArgs, args: &InspectArgs) -> Result<InspectReport, Error> {
     let (aws, account) = aws::outside(remote).await?;
     let cluster = &args.cluster;
-    let providers = capacity_providers(&aws, cluster).await?;
+    let providers = cluster::capacity_providers(&aws, cluster).await?;
     let container_instances = container_instances::list(&aws, cluster).await?;
     let services = ecs_services::list(&aws, cluster).await?;
-    let role_arn = args.role.as_deref().map(|r| role_arn(&aws, &account, r));
+    let role_arn = args
+        .role
+        .as_deref()
+        .map(|r| verify::role_arn(&aws, &account, r));
     let trunking = read_setting(&aws, role_arn).await?;
     let findings = findings(&container_instances, &services, &providers, &trunking);
     Ok(InspectReport {
@@ -127,60 +124,6 @@ pub async fn run(remote: &RemoteArgs, args: &InspectArgs) -> Result<InspectRepor
         trunking,
         findings,
     })
-}
-
-pub async fn capacity_providers(aws: &Aws, cluster: &str) -> Result<Vec<CapacityProvider>, Error> {
-    let described = aws
-        .ecs
-        .describe_clusters()
-        .clusters(cluster)
-        .include(ClusterField::Settings)
-        .send()
-        .await
-        .map_err(|e| Error::aws(format!("describe cluster {cluster}"), &e))?;
-    let Some(c) = described.clusters().first() else {
-        return Err(Error::NoCluster(cluster.to_owned()));
-    };
-    if c.status() == Some("INACTIVE") {
-        return Err(Error::NoCluster(cluster.to_owned()));
-    }
-    let names = c.capacity_providers().to_vec();
-    let mut out = Vec::new();
-    let (fargate, own): (Vec<String>, Vec<String>) =
-        names.into_iter().partition(|n| n.starts_with("FARGATE"));
-    out.extend(fargate.into_iter().map(|name| CapacityProvider {
-        name,
-        kind: "fargate",
-        auto_scaling_group: None,
-    }));
-    if !own.is_empty() {
-        let resp = aws
-            .ecs
-            .describe_capacity_providers()
-            .set_capacity_providers(Some(own))
-            .send()
-            .await
-            .map_err(|e| Error::aws(format!("describe capacity providers of {cluster}"), &e))?;
-        for cp in resp.capacity_providers() {
-            let group = cp.auto_scaling_group_provider().map(|g| {
-                let arn = g.auto_scaling_group_arn();
-                arn.rsplit_once("autoScalingGroupName/")
-                    .map_or(arn, |(_, name)| name)
-                    .to_owned()
-            });
-            out.push(CapacityProvider {
-                name: cp.name().unwrap_or_default().to_owned(),
-                kind: match (&group, cp.managed_instances_provider()) {
-                    (_, Some(_)) => "managed_instances",
-                    (Some(_), None) => "auto_scaling_group",
-                    (None, None) => "fargate",
-                },
-                auto_scaling_group: group,
-            });
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
 }
 
 async fn read_setting(aws: &Aws, role_arn: Option<String>) -> Result<Setting, Error> {
@@ -202,43 +145,12 @@ async fn read_setting(aws: &Aws, role_arn: Option<String>) -> Result<Setting, Er
     let Some(arn) = role_arn else {
         return Ok(setting);
     };
-    match role_setting(aws, &arn).await {
+    match verify::role_setting(aws, &arn).await {
         Ok(v) => setting.role = v,
         Err(why) => setting.role_unreadable = Some(why),
     }
     setting.role_arn = Some(arn);
     Ok(setting)
-}
-
-/// `ROLE` as an ARN: a name is a role of `account`.
-pub fn role_arn(aws: &Aws, account: &str, role: &str) -> String {
-    match role.starts_with("arn:") {
-        true => role.to_owned(),
-        false => format!("arn:{}:iam::{account}:role/{role}", aws.partition()),
-    }
-}
-
-/// The role's effective `awsvpcTrunking`, or why it cannot be read.
-pub async fn role_setting(aws: &Aws, role_arn: &str) -> Result<Option<String>, String> {
-    let read = aws
-        .ecs
-        .list_account_settings()
-        .name(SettingName::AwsvpcTrunking)
-        .principal_arn(role_arn)
-        .effective_settings(true)
-        .send()
-        .await;
-    match read {
-        Ok(r) => Ok(r
-            .settings()
-            .first()
-            .and_then(|s| s.value().map(str::to_owned))),
-        // Only the root user and the role itself may name the role here (ECS account settings).
-        Err(e) => Err(format!(
-            "{}; only the root user or the role itself may read it",
-            aws::error_code(&e).unwrap_or("refused")
-        )),
-    }
 }
 
 /// What is wrong, in the order a user fixes it: settings and types first, then instances, then

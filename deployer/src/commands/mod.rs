@@ -3,6 +3,7 @@
 
 pub mod deploy;
 pub mod destroy;
+pub mod enable;
 pub mod init;
 pub mod inspect;
 pub mod plan;

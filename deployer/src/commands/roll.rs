@@ -17,7 +17,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::aws::{self, Aws, RemoteArgs, Session};
-use crate::commands::inspect;
+use crate::cluster;
 use crate::config::Spec;
 use crate::container_instances::Context;
 use crate::error::Error;
@@ -144,7 +144,7 @@ pub async fn run(
         Target::Group { cluster, group } => {
             let (aws, account) = aws::outside(remote).await?;
             // A cluster that is not there is said now, not after a refresh.
-            inspect::capacity_providers(&aws, cluster).await?;
+            cluster::capacity_providers(&aws, cluster).await?;
             let fleet = Fleet {
                 cluster: cluster.to_owned(),
                 auto_scaling_group: group.to_owned(),
@@ -250,8 +250,8 @@ async fn of_role(
         );
         return Ok(Context::default());
     };
-    let arn = inspect::role_arn(aws, account, role);
-    match inspect::role_setting(aws, &arn).await {
+    let arn = verify::role_arn(aws, account, role);
+    match verify::role_setting(aws, &arn).await {
         Ok(Some(v)) if v == "enabled" => Ok(Context {
             setting: Some(v),
             setting_changed_at: None,

@@ -12,7 +12,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::aws::{self, Aws, RemoteArgs, Session};
-use crate::commands::inspect;
+use crate::cluster;
 use crate::config::Spec;
 use crate::container_instances::{self, Context, Instance, Table};
 use crate::ecs_services::{self, Service};
@@ -153,12 +153,12 @@ pub async fn of_cluster(
 ) -> Result<StatusReport, Error> {
     let (aws, account) = aws::outside(remote).await?;
     // Says a cluster that is not there as such, rather than as an empty one.
-    inspect::capacity_providers(&aws, cluster).await?;
+    cluster::capacity_providers(&aws, cluster).await?;
     let mut report = StatusReport::empty(None);
     let mut cx = Context::default();
     if let Some(role) = role {
-        let arn = inspect::role_arn(&aws, &account, role);
-        match inspect::role_setting(&aws, &arn).await {
+        let arn = verify::role_arn(&aws, &account, role);
+        match verify::role_setting(&aws, &arn).await {
             Ok(value) => {
                 cx.setting.clone_from(&value);
                 report.trunking = value.map(|value| Trunking {

@@ -1,6 +1,7 @@
 //! The trunking part of both templates: the container-instance role and profile, the custom
 //! resource's function with its role, log group and invoke config, the custom resource itself,
-//! and the outputs that name them.
+//! and the outputs that name them; and for `enitrunk enable`, the same around an instance role
+//! that already exists (its trust policy is changed by enitrunk, not by the stack).
 
 use custom_resource_lambda::aws::SESSION_NAME;
 use custom_resource_lambda::properties::{DEFAULT_SETTING_NAME, DEFAULT_SETTING_VALUE, Scope};
@@ -28,13 +29,114 @@ pub fn add(t: &mut Template, spec: &Spec) {
     parameters(t, spec);
     instance_role(t, role_scope);
     function_log_group(t);
-    function_role(t, role_scope);
+    function_role(t, role_scope, None);
+    if role_scope {
+        assume_role_policy(t, Expr::get_att("InstanceRole", "Arn"));
+    }
     function(t, spec);
-    custom_resource(t, spec, role_scope);
+    custom_resource(t, role_scope.then(|| Expr::get_att("InstanceRole", "Arn")));
     outputs(t);
 }
 
-fn parameters(t: &mut Template, spec: &Spec) {
+/// Parameters of the existing-role template, which `enitrunk enable` passes.
+pub const ROLE_NAME: &str = "RoleName";
+pub const ROLE_ARN: &str = "RoleArn";
+pub const FUNCTION_ROLE_NAME: &str = "FunctionRoleName";
+pub const ORIGINAL_TRUST_POLICY: &str = "OriginalTrustPolicy";
+/// The inline policy the stack attaches to the existing role.
+pub const EXISTING_ROLE_POLICY: &str = "enitrunk-awsvpc-trunking";
+
+/// For an instance role the stack does not own: the function (with a role of a fixed name, so
+/// the role's trust policy can name it before the stack exists), the role's account-setting
+/// permission as a policy attached to it, and the custom resource with that role's ARN.
+pub fn add_for_existing_role(t: &mut Template, spec: &Spec) {
+    code_parameters(t);
+    let name_pattern = r"^[\w+=,.@-]{1,64}$";
+    for (name, description) in [
+        (ROLE_NAME, "Name of the existing container-instance role"),
+        (
+            FUNCTION_ROLE_NAME,
+            "Name of the function's role, which the instance role's trust policy names",
+        ),
+    ] {
+        t.parameters.insert(
+            name.into(),
+            Parameter {
+                allowed_pattern: Some(name_pattern.into()),
+                constraint_description: Some("an IAM role name (up to 64 characters)".into()),
+                ..Parameter::string(description)
+            },
+        );
+    }
+    t.parameters.insert(
+        ROLE_ARN.into(),
+        Parameter {
+            allowed_pattern: Some(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$".into()),
+            constraint_description: Some("an IAM role ARN".into()),
+            example: Some("arn:aws:iam::123456789012:role/ecsInstanceRole".into()),
+            ..Parameter::string("ARN of the existing container-instance role (with its path)")
+        },
+    );
+    t.parameters.insert(
+        ORIGINAL_TRUST_POLICY.into(),
+        Parameter::string(
+            "The role's trust policy before `enitrunk enable` added its statement, as IAM returned it: `enitrunk disable` puts it back",
+        ),
+    );
+    on_delete_parameter(t, spec);
+    t.add(
+        "InstanceRoleTrunkingPolicy",
+        Policy {
+            policy_name: EXISTING_ROLE_POLICY.into(),
+            policy_document: ecs_policy(
+                &["ecs:PutAccountSetting", "ecs:DeleteAccountSetting"],
+                Some(SESSION_NAME),
+            ),
+            roles: vec![Expr::r#ref(ROLE_NAME)],
+        },
+    );
+    function_log_group(t);
+    function_role(t, true, Some(Expr::r#ref(FUNCTION_ROLE_NAME)));
+    assume_role_policy(t, Expr::r#ref(ROLE_ARN));
+    function(t, spec);
+    custom_resource(t, Some(Expr::r#ref(ROLE_ARN)));
+    // The role needs its permission before the function uses it.
+    t.resources
+        .get_mut(CUSTOM_RESOURCE)
+        .expect("just added")
+        .depends_on
+        .push("InstanceRoleTrunkingPolicy".into());
+    let outputs = [
+        (
+            "InstanceRoleArn",
+            "ARN of the container-instance role",
+            Expr::r#ref(ROLE_ARN),
+        ),
+        (
+            "InstanceRoleName",
+            "Name of the container-instance role",
+            Expr::r#ref(ROLE_NAME),
+        ),
+        (
+            "FunctionRoleArn",
+            "The function's role, which the instance role's trust policy names",
+            Expr::get_att("TrunkingFunctionRole", "Arn"),
+        ),
+        (
+            ORIGINAL_TRUST_POLICY,
+            "The role's trust policy before enitrunk enable",
+            Expr::r#ref(ORIGINAL_TRUST_POLICY),
+        ),
+    ];
+    for (name, description, value) in outputs {
+        t.output(name, description, value);
+    }
+    for (name, description, value) in function_outputs() {
+        t.output(name, description, value);
+    }
+}
+
+fn code_parameters(t: &mut Template) {
     t.parameters.insert(
         "CodeBucket".into(),
         Parameter::string(
@@ -45,6 +147,10 @@ fn parameters(t: &mut Template, spec: &Spec) {
         "CodeKey".into(),
         Parameter::string("S3 key of the Lambda package in CodeBucket"),
     );
+}
+
+fn parameters(t: &mut Template, spec: &Spec) {
+    code_parameters(t);
     t.parameters.insert(
         "InstanceRoleName".into(),
         Parameter {
@@ -56,6 +162,14 @@ fn parameters(t: &mut Template, spec: &Spec) {
             .default(spec.trunking.instance_role_name.as_deref().unwrap_or(""))
         },
     );
+    on_delete_parameter(t, spec);
+    t.conditions.insert(
+        HAS_ROLE_NAME.into(),
+        !Expr::equals(Expr::r#ref("InstanceRoleName"), "".into()),
+    );
+}
+
+fn on_delete_parameter(t: &mut Template, spec: &Spec) {
     t.parameters.insert(
         "OnDelete".into(),
         Parameter {
@@ -65,10 +179,6 @@ fn parameters(t: &mut Template, spec: &Spec) {
             )
             .default(spec.trunking.on_delete.as_str())
         },
-    );
-    t.conditions.insert(
-        HAS_ROLE_NAME.into(),
-        !Expr::equals(Expr::r#ref("InstanceRoleName"), "".into()),
     );
 }
 
@@ -152,7 +262,7 @@ fn instance_role(t: &mut Template, role_scope: bool) {
 
 /// The function's role: its logs, and for scope `Role` assuming the instance role, else
 /// changing the account default.
-fn function_role(t: &mut Template, role_scope: bool) {
+fn function_role(t: &mut Template, role_scope: bool, role_name: Option<Expr>) {
     let mut function_policies = vec![InlinePolicy {
         policy_name: "logs".into(),
         policy_document: PolicyDocument::new(vec![
@@ -176,24 +286,25 @@ fn function_role(t: &mut Template, role_scope: bool) {
             description: "The enitrunk custom resource function".into(),
             managed_policy_arns: Vec::new(),
             policies: function_policies,
-            role_name: None,
+            role_name,
         },
     );
-    if role_scope {
-        // Its own resource: inline in TrunkingFunctionRole it would name InstanceRole, whose
-        // trust policy names TrunkingFunctionRole, a circular dependency.
-        t.add(
-            "TrunkingFunctionAssumeRolePolicy",
-            Policy {
-                policy_name: "assume-instance-role".into(),
-                policy_document: PolicyDocument::new(vec![
-                    Statement::allow(&["sts:AssumeRole"])
-                        .resource(Expr::get_att("InstanceRole", "Arn")),
-                ]),
-                roles: vec![Expr::r#ref("TrunkingFunctionRole")],
-            },
-        );
-    }
+}
+
+/// The function's permission to assume the instance role: its own resource, as inline in
+/// TrunkingFunctionRole it would name InstanceRole, whose trust policy names
+/// TrunkingFunctionRole, a circular dependency.
+fn assume_role_policy(t: &mut Template, role_arn: Expr) {
+    t.add(
+        "TrunkingFunctionAssumeRolePolicy",
+        Policy {
+            policy_name: "assume-instance-role".into(),
+            policy_document: PolicyDocument::new(vec![
+                Statement::allow(&["sts:AssumeRole"]).resource(role_arn),
+            ]),
+            roles: vec![Expr::r#ref("TrunkingFunctionRole")],
+        },
+    );
 }
 
 fn function_log_group(t: &mut Template) {
@@ -242,15 +353,24 @@ fn function(t: &mut Template, spec: &Spec) {
     );
 }
 
-fn custom_resource(t: &mut Template, spec: &Spec, role_scope: bool) {
+/// The custom resource; `role_arn` for scope `Role`.
+fn custom_resource(t: &mut Template, role_arn: Option<Expr>) {
+    let role_scope = role_arn.is_some();
     let properties = EniTrunking {
         service_token: Expr::get_att("TrunkingFunction", "Arn"),
         service_timeout: Some(Expr::Int(SERVICE_TIMEOUT_SECONDS)),
-        role_arn: role_scope.then(|| Expr::get_att("InstanceRole", "Arn")),
+        role_arn,
         region: None,
         setting_name: Some(DEFAULT_SETTING_NAME.into()),
         setting_value: Some(DEFAULT_SETTING_VALUE.into()),
-        scope: Some(spec.trunking.scope.as_str().into()),
+        scope: Some(
+            match role_scope {
+                true => Scope::Role,
+                false => Scope::AccountDefault,
+            }
+            .as_str()
+            .into(),
+        ),
         on_delete: Some(Expr::r#ref("OnDelete")),
     };
     let custom = t.add(CUSTOM_RESOURCE, properties);
@@ -286,6 +406,17 @@ fn outputs(t: &mut Template) {
             "ARN of the instance profile",
             Expr::get_att("InstanceProfile", "Arn"),
         ),
+    ] {
+        t.output(name, description, value);
+    }
+    for (name, description, value) in function_outputs() {
+        t.output(name, description, value);
+    }
+}
+
+/// What the custom resource read back, and where its function and logs are.
+fn function_outputs() -> [(&'static str, &'static str, Expr); 4] {
+    [
         (
             "TrunkingSetting",
             "Effective awsvpcTrunking value, read back after the change",
@@ -306,7 +437,5 @@ fn outputs(t: &mut Template) {
             "The function's log group",
             Expr::r#ref("TrunkingFunctionLogGroup"),
         ),
-    ] {
-        t.output(name, description, value);
-    }
+    ]
 }

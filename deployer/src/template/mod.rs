@@ -279,6 +279,10 @@ pub struct Parameter {
     pub allowed_pattern: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constraint_description: Option<String>,
+    /// Not in the template: what `validate` takes a user to pass for a parameter without a
+    /// default.
+    #[serde(skip)]
+    pub example: Option<String>,
 }
 
 impl Parameter {
@@ -290,6 +294,7 @@ impl Parameter {
             allowed_values: Vec::new(),
             allowed_pattern: None,
             constraint_description: None,
+            example: None,
         }
     }
 

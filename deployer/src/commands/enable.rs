@@ -1,0 +1,259 @@
+//! `enitrunk enable --role NAME`: trunking for an instance role enitrunk did not create. The
+//! setting must be changed by the role itself, so the function must be able to assume it: enitrunk
+//! shows the statement it adds to the role's trust policy, asks, adds it with IAM, then deploys
+//! `existing-role.yaml` (the function, the custom resource for that role, and the role's
+//! account-setting permission as a policy attached to it). `enitrunk disable --role NAME` (or
+//! `destroy` of that stack) deletes the stack and puts the trust policy back as it was.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::aws::{self, Aws, RemoteArgs};
+use crate::commands::deploy::{self, DeployArgs, DeployReport, Deployment, Which};
+use crate::commands::destroy::{self, DestroyArgs, DestroyReport};
+use crate::config::{Origin, Spec};
+use crate::error::Error;
+use crate::progress::Progress;
+use crate::prompt::Prompt;
+use crate::render::{self, trunking};
+use crate::stack;
+use crate::trust::{self, Added};
+
+#[derive(Debug, Args)]
+pub struct EnableArgs {
+    /// The existing container-instance role (name or ARN)
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Change the trust policy and execute the change set without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Use this built `bootstrap` instead of building it with cargo
+    #[arg(long, value_name = "PATH")]
+    pub bootstrap: Option<PathBuf>,
+    /// Put the function's code into this existing bucket of yours [default: as `deploy`]
+    #[arg(long, value_name = "NAME", value_parser = deploy::bucket_name_arg)]
+    pub artifact_bucket: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DisableArgs {
+    /// The container-instance role given to `enable` (name or ARN)
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Delete the stack and restore the trust policy without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnableReport {
+    pub role_arn: String,
+    /// `added`, or `present` when an earlier `enable` added it.
+    pub trust_statement: &'static str,
+    pub deploy: DeployReport,
+}
+
+impl fmt::Display for EnableReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "role {}: trust statement {} {}",
+            self.role_arn,
+            trust::SID,
+            self.trust_statement
+        )?;
+        write!(f, "{}", self.deploy)?;
+        writeln!(
+            f,
+            "instances already running keep no trunk: `enitrunk roll --asg GROUP --cluster CLUSTER --role {}` replaces them",
+            self.role_arn
+        )
+    }
+}
+
+/// The stack of `enable --role NAME` when `--stack-name` does not say: one per role.
+pub fn default_stack_name(role_name: &str) -> String {
+    let safe: String = role_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("enitrunk-role-{safe}")
+}
+
+/// The function's role is named before the stack exists, as the trust statement names it:
+/// derived from the stack's name, within IAM's 64 characters.
+pub fn function_role_name(stack_name: &str) -> String {
+    let plain = format!("{stack_name}-fn");
+    if plain.len() <= 64 {
+        return plain;
+    }
+    let hash = Sha256::digest(stack_name.as_bytes());
+    let short: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{short}-fn", &stack_name[..52])
+}
+
+fn stack_name(remote: &RemoteArgs, role_name: &str) -> String {
+    remote
+        .stack_name
+        .clone()
+        .unwrap_or_else(|| default_stack_name(role_name))
+}
+
+pub async fn run(
+    spec: &Spec,
+    origin: &Origin,
+    remote: &RemoteArgs,
+    args: &EnableArgs,
+    progress: &mut Progress<'_>,
+    prompt: &mut Prompt<'_>,
+) -> Result<EnableReport, Error> {
+    // Everything offline first: a bad config changes nothing, not even the trust policy.
+    crate::validate::validate(spec, origin)?;
+    if let Some(path) = &args.bootstrap {
+        std::fs::metadata(path).map_err(Error::io("read", path))?;
+    }
+    if remote.local {
+        crate::localstack::ensure_running(progress)?;
+    }
+    let aws = Aws::connect(remote, spec.region.as_deref()).await?;
+    let account = aws::account_id(&aws).await?;
+    let role = trust::existing_role(&aws, &args.role).await?;
+    let stack_name = stack_name(remote, &role.name);
+    let function_role = function_role_name(&stack_name);
+    let function_role_arn = format!(
+        "arn:{}:iam::{account}:role/{function_role}",
+        aws.partition()
+    );
+    // Again after an earlier enable: the document from before that one is what disable restores.
+    let original = match stack::describe(&aws.cfn, &stack_name).await? {
+        Some(info) => info
+            .outputs
+            .get(trunking::ORIGINAL_TRUST_POLICY)
+            .cloned()
+            .unwrap_or_else(|| role.trust.clone()),
+        None => role.trust.clone(),
+    };
+    let statement = trust::statement(aws.partition(), &account, &function_role_arn);
+    let added = trust::with_statement(&role.name, &role.trust, &statement)?;
+    if let Added::Changed(document) = &added {
+        progress.line(&format!(
+            "the trust policy of role {} gets this statement, so that the function's role {function_role} (and nothing else), in its session {}, may assume it:\n{}",
+            role.arn,
+            custom_resource_lambda::aws::SESSION_NAME,
+            serde_json::to_string_pretty(&statement).expect("JSON serializes")
+        ));
+        let question = format!(
+            "add it to {}'s trust policy and deploy stack {stack_name}?",
+            role.name
+        );
+        if !args.yes && !prompt.confirm(&question, "enable").await? {
+            return Err(Error::NeedsYes("enable (answered no)"));
+        }
+        trust::set_trust(&aws, &role.name, document).await?;
+        progress.line(&format!(
+            "added statement {} to the trust policy of {}",
+            trust::SID,
+            role.name
+        ));
+    }
+    let mut remote = remote.clone();
+    remote.stack_name = Some(stack_name.clone());
+    let deploy_args = DeployArgs {
+        yes: true,
+        template: Which::EniTrunking,
+        bootstrap: args.bootstrap.clone(),
+        artifact_bucket: args.artifact_bucket.clone(),
+        wait: 0,
+        no_wait: true,
+    };
+    let deployment = Deployment {
+        file: &render::EXISTING_ROLE,
+        parameters: vec![
+            (trunking::ROLE_NAME, role.name.clone()),
+            (trunking::ROLE_ARN, role.arn.clone()),
+            (trunking::FUNCTION_ROLE_NAME, function_role),
+            (trunking::ORIGINAL_TRUST_POLICY, original),
+        ],
+    };
+    let deployed = deploy::run_with(
+        spec,
+        origin,
+        &remote,
+        &deploy_args,
+        deployment,
+        progress,
+        prompt,
+    )
+    .await;
+    match (deployed, added) {
+        (Ok(deploy), added) => Ok(EnableReport {
+            role_arn: role.arn,
+            trust_statement: match added {
+                Added::Present => "present",
+                Added::Changed(_) => "added",
+            },
+            deploy,
+        }),
+        // The statement trusts a role that the failed stack took away again: take it out too.
+        (Err(e), Added::Changed(_)) => {
+            progress.line(&format!(
+                "the deploy failed: putting the trust policy of {} back as it was",
+                role.name
+            ));
+            if let Err(undo) = trust::set_trust(&aws, &role.name, &role.trust).await {
+                progress.line(&format!(
+                    "could not put it back ({undo}); `enitrunk disable --role {}` does",
+                    role.name
+                ));
+            }
+            Err(e)
+        }
+        (Err(e), Added::Present) => Err(e),
+    }
+}
+
+/// `disable --role NAME`: `destroy` of the role's stack, which restores the trust policy.
+pub async fn disable(
+    spec: &Spec,
+    remote: &RemoteArgs,
+    args: &DisableArgs,
+    progress: &mut Progress<'_>,
+    prompt: &mut Prompt<'_>,
+) -> Result<DestroyReport, Error> {
+    let name = args.role.rsplit('/').next().unwrap_or(&args.role);
+    let mut remote = remote.clone();
+    remote.stack_name = Some(stack_name(&remote, name));
+    destroy::run(
+        spec,
+        &remote,
+        &DestroyArgs { yes: args.yes },
+        progress,
+        prompt,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_and_function_role_names_follow_the_role_within_their_limits() {
+        assert_eq!(
+            default_stack_name("ecsInstanceRole"),
+            "enitrunk-role-ecsInstanceRole"
+        );
+        assert_eq!(default_stack_name("a.b@c_d"), "enitrunk-role-a-b-c-d");
+        let name = function_role_name(&default_stack_name("ecsInstanceRole"));
+        assert_eq!(name, "enitrunk-role-ecsInstanceRole-fn");
+        let long = default_stack_name(&"r".repeat(64));
+        let name = function_role_name(&long);
+        assert_eq!(name.len(), 64, "{name}");
+        assert_ne!(name, function_role_name(&format!("{long}x")));
+        crate::config::check_stack_name(&long).unwrap();
+    }
+}
