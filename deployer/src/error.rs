@@ -192,6 +192,8 @@ pub enum Error {
         "IAM role `{0}` does not exist in this account (check the name, or pass its ARN with --role)"
     )]
     NoRole(String),
+    #[error("{0}")]
+    Usage(&'static str),
     #[error("cannot change the trust policy of role `{role}`: {why}")]
     TrustPolicy { role: String, why: String },
     #[error("ECS cluster `{0}` does not exist in this account and region (check --region)")]
@@ -254,7 +256,8 @@ impl Error {
             | Error::Exists(_)
             | Error::NoSuchTemplate(_)
             | Error::NotOffered { .. }
-            | Error::NeedsYes(_) => 2,
+            | Error::NeedsYes(_)
+            | Error::Usage(_) => 2,
             Error::Interrupted { .. }
             | Error::RefreshInterrupted { .. }
             | Error::Cancelled { .. }

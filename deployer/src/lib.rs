@@ -14,7 +14,7 @@
 //! | config | `config` (`raw`, `validator`, `spec`, `diagnostic`) | `enitrunk.yaml` to a [`config::Spec`], errors with file:line:column |
 //! | facts | `instance_types` | the EC2 instance-type table: ENI limits, trunking support, schedulable memory |
 //! | workload | `plan` | tasks per instance with and without trunking |
-//! | templates | `template` (one module per resource kind), `render` (`trunking`, `network`, `cluster`) | the typed template model and the three templates built from a spec |
+//! | templates | `template` (one module per resource kind), `render` (`trunking`, `network`, `cluster`) | the typed template model and the four templates built from a spec |
 //! | checks | `validate`, `lambda_binary` | offline checks of the rendered templates; whether a built `bootstrap` starts on `provided.al2023` |
 //! | AWS | `aws` | clients from one `SdkConfig`, the [`aws::Session`], account preconditions, error predicates |
 //! | AWS | `package` | the function's reproducible zip and the artifact bucket |

@@ -53,12 +53,19 @@ pub async fn read(
         })
     };
     let function = output("TrunkingFunctionName")?;
-    let role = output("InstanceRoleArn")?;
     // The principal the custom resource changed: the role, or the account root (scope
-    // AccountDefault, where the function cannot be the role and reads the default as itself).
-    let principal = outputs.get("TrunkingPrincipalArn").unwrap_or(role);
+    // AccountDefault, where the function cannot be the role and reads the default as itself; a
+    // stack of the default alone has no role).
+    let principal = match outputs.get("TrunkingPrincipalArn") {
+        Some(p) => p,
+        None => output("InstanceRoleArn")?,
+    };
     let account_default = principal.ends_with(":root");
-    let request = ReadRequest::for_role((!account_default).then(|| role.clone()));
+    let role = match account_default {
+        true => None,
+        false => Some(output("InstanceRoleArn")?.clone()),
+    };
+    let request = ReadRequest::for_role(role);
     let answer = invoke(aws, function, &request).await?;
     let value = answer
         .settings

@@ -184,7 +184,7 @@ fn a_stack_name_cloudformation_refuses_is_refused_before_any_aws_call() {
 }
 
 #[test]
-fn a_group_to_roll_needs_its_cluster_and_a_role_needs_a_group_or_a_cluster() {
+fn a_group_to_roll_needs_its_cluster_a_role_needs_a_group_or_a_cluster_and_enable_a_role() {
     let dir = tempdir("outside-args");
     for (args, missing) in [
         (&["roll", "--asg", "web-asg"][..], "--cluster <CLUSTER>"),
@@ -193,6 +193,8 @@ fn a_group_to_roll_needs_its_cluster_and_a_role_needs_a_group_or_a_cluster() {
             &["status", "--role", "ecsInstanceRole"][..],
             "--cluster <CLUSTER>",
         ),
+        (&["enable"][..], "--role <ROLE>"),
+        (&["disable", "--yes"][..], "--role <ROLE>"),
     ] {
         let out = enitrunk(&dir, args);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -204,6 +206,28 @@ fn a_group_to_roll_needs_its_cluster_and_a_role_needs_a_group_or_a_cluster() {
             text(&out)
         );
     }
+}
+
+#[test]
+fn the_account_default_with_a_role_is_refused_before_any_aws_call() {
+    let dir = tempdir("enable-default-role");
+    let out = enitrunk(
+        &dir,
+        &[
+            "enable",
+            "--scope",
+            "account-default",
+            "--role",
+            "r",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--scope account-default changes no role"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

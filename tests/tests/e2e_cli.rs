@@ -1158,12 +1158,15 @@ fn a_cluster_made_without_enitrunk_is_inspected_enabled_for_its_own_role_and_rol
             .starts_with("4 of 6 tasks cannot be placed"),
         "{waiting:#}"
     );
-    let refresh =
-        format!("aws autoscaling start-instance-refresh --auto-scaling-group-name {group}");
-    assert!(
-        waiting["fix"].as_str().unwrap().contains(&refresh),
-        "{waiting:#}"
-    );
+    // The fix names the commands this test goes on to run.
+    let fix = waiting["fix"].as_str().unwrap();
+    for command in [
+        format!("`enitrunk enable --role {role_arn}`"),
+        format!("`enitrunk roll --asg {group} --cluster {cluster} --role {role_arn}`"),
+        format!("aws autoscaling start-instance-refresh --auto-scaling-group-name {group}"),
+    ] {
+        assert!(fix.contains(&command), "{command}: {waiting:#}");
+    }
     // The text says the same, for a person.
     let out = enitrunk(&dir, &inspect[..6]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -1395,4 +1398,77 @@ fn role_documents(h: &Harness, role: &str) -> RoleDocuments {
                 .collect(),
         }
     })
+}
+
+/// `enable --scope account-default`: no role to change; the default goes on for the region, read
+/// as the root user for a principal without a setting of its own, and `disable` (with
+/// `on_delete: Reset`) puts it back. A region of its own, as the other account-default test.
+#[test]
+fn enable_for_the_account_default_changes_no_role_and_disable_resets_it() {
+    const REGION: &str = "eu-central-1";
+    let h = harness(BOOTSTRAP);
+    let dir = workdir("enable-default");
+    let config =
+        enitrunk_e2e::localstack::repo_root().join("deployer/tests/configs/account-default.yaml");
+    let config = config.to_str().unwrap();
+    let ecs = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::config::Builder::from(&h.aws.sdk)
+            .region(aws_sdk_ecs::config::Region::new(REGION))
+            .build(),
+    );
+    let default_now = || {
+        h.block_on(async {
+            let out = ecs
+                .list_account_settings()
+                .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+                .principal_arn("arn:aws:iam::000000000000:role/no-setting-of-its-own")
+                .effective_settings(true)
+                .send()
+                .await
+                .unwrap();
+            out.settings()[0].value().unwrap().to_owned()
+        })
+    };
+    assert_eq!(default_now(), "disabled");
+    let common = ["--local", "--region", REGION, "--config", config];
+    let run = |args: &[&str]| enitrunk(&dir, &[&common[..], args].concat());
+    let enabled = json_of(&run(&[
+        "enable",
+        "--scope",
+        "account-default",
+        "--yes",
+        "--bootstrap",
+        BOOTSTRAP,
+        "--output",
+        "json",
+    ]));
+    assert!(enabled["role_arn"].is_null(), "{enabled:#}");
+    assert_eq!(enabled["deploy"]["stack_name"], "enitrunk-account-default");
+    assert_eq!(enabled["deploy"]["region"], REGION);
+    assert_eq!(
+        enabled["deploy"]["trunking"]["value"], "enabled",
+        "{enabled:#}"
+    );
+    assert_eq!(
+        enabled["deploy"]["trunking"]["principal_arn"],
+        "arn:aws:iam::000000000000:root"
+    );
+    assert_eq!(default_now(), "enabled");
+    let out = run(&["status", "--stack-name", "enitrunk-account-default"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("awsvpcTrunking account default"),
+        "{}",
+        show(&out)
+    );
+    let disabled = json_of(&run(&[
+        "disable",
+        "--scope",
+        "account-default",
+        "--yes",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(disabled["result"], "deleted", "{disabled:#}");
+    assert!(disabled.get("trust_policy").is_none(), "{disabled:#}");
+    assert_eq!(default_now(), "disabled");
 }

@@ -76,6 +76,7 @@ impl Which {
 #[derive(Debug, Serialize)]
 pub struct DeployReport {
     pub stack_name: String,
+    pub region: String,
     pub stack_id: String,
     pub status: String,
     /// created, updated, recreated or unchanged
@@ -318,6 +319,7 @@ async fn steps(
     let proof = wait_for_proof(&session, args, &info.outputs, &trunking, progress).await?;
     Ok(DeployReport {
         stack_name: stack_name.to_owned(),
+        region: session.aws.region.clone(),
         stack_id: info.id,
         status: info.status,
         result: match next {
@@ -432,6 +434,7 @@ async fn unchanged(
     let proof = wait_for_proof(session, args, &info.outputs, &trunking, progress).await?;
     Ok(DeployReport {
         stack_name: stack_name.clone(),
+        region: session.aws.region.clone(),
         stack_id: info.id,
         status: info.status,
         result: "unchanged",

@@ -4,11 +4,15 @@
 //! `existing-role.yaml` (the function, the custom resource for that role, and the role's
 //! account-setting permission as a policy attached to it). `enitrunk disable --role NAME` (or
 //! `destroy` of that stack) deletes the stack and puts the trust policy back as it was.
+//!
+//! `--scope account-default` turns the account default on instead (`account-default.yaml`), with
+//! no role to change: it covers every principal of the account, in the region, that has no
+//! setting of its own.
 
 use std::fmt;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -23,11 +27,27 @@ use crate::render::{self, trunking};
 use crate::stack;
 use crate::trust::{self, Added};
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EnableScope {
+    /// The role's own setting, changed as the role (needs --role)
+    Role,
+    /// The account default in the region: every principal without a setting of its own
+    AccountDefault,
+}
+
 #[derive(Debug, Args)]
 pub struct EnableArgs {
     /// The existing container-instance role (name or ARN)
-    #[arg(long, value_name = "ROLE")]
-    pub role: String,
+    #[arg(
+        long,
+        value_name = "ROLE",
+        required_unless_present = "scope",
+        required_if_eq("scope", "role")
+    )]
+    pub role: Option<String>,
+    /// Whose setting to turn on [default: role]
+    #[arg(long, value_enum)]
+    pub scope: Option<EnableScope>,
     /// Change the trust policy and execute the change set without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -42,8 +62,16 @@ pub struct EnableArgs {
 #[derive(Debug, Args)]
 pub struct DisableArgs {
     /// The container-instance role given to `enable` (name or ARN)
-    #[arg(long, value_name = "ROLE")]
-    pub role: String,
+    #[arg(
+        long,
+        value_name = "ROLE",
+        required_unless_present = "scope",
+        required_if_eq("scope", "role")
+    )]
+    pub role: Option<String>,
+    /// The scope given to `enable` [default: role]
+    #[arg(long, value_enum)]
+    pub scope: Option<EnableScope>,
     /// Delete the stack and restore the trust policy without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -51,27 +79,30 @@ pub struct DisableArgs {
 
 #[derive(Debug, Serialize)]
 pub struct EnableReport {
-    pub role_arn: String,
-    /// `added`, or `present` when an earlier `enable` added it.
-    pub trust_statement: &'static str,
+    /// None with `--scope account-default`.
+    pub role_arn: Option<String>,
+    /// `added`, or `present` when an earlier `enable` added it; none for the account default.
+    pub trust_statement: Option<&'static str>,
     pub deploy: DeployReport,
 }
 
 impl fmt::Display for EnableReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "role {}: trust statement {} {}",
-            self.role_arn,
-            trust::SID,
-            self.trust_statement
-        )?;
+        if let (Some(role), Some(trust)) = (&self.role_arn, self.trust_statement) {
+            writeln!(f, "role {role}: trust statement {} {trust}", trust::SID)?;
+        }
         write!(f, "{}", self.deploy)?;
-        writeln!(
-            f,
-            "instances already running keep no trunk: `enitrunk roll --asg GROUP --cluster CLUSTER --role {}` replaces them",
-            self.role_arn
-        )
+        match &self.role_arn {
+            Some(role) => writeln!(
+                f,
+                "instances already running keep no trunk: `enitrunk roll --asg GROUP --cluster CLUSTER --role {role}` replaces them"
+            ),
+            None => writeln!(
+                f,
+                "the account default covers every IAM user and role of the account in {} that has no awsvpcTrunking of its own (a principal's own setting wins); instances already running keep no trunk: `enitrunk roll --asg GROUP --cluster CLUSTER` replaces them",
+                self.deploy.region
+            ),
+        }
     }
 }
 
@@ -96,11 +127,17 @@ pub fn function_role_name(stack_name: &str) -> String {
     format!("{}-{short}-fn", &stack_name[..52])
 }
 
-fn stack_name(remote: &RemoteArgs, role_name: &str) -> String {
+/// The stack of `enable --scope account-default` when `--stack-name` does not say.
+pub const ACCOUNT_DEFAULT_STACK: &str = "enitrunk-account-default";
+
+fn stack_name(remote: &RemoteArgs, role_name: Option<&str>) -> String {
     remote
         .stack_name
         .clone()
-        .unwrap_or_else(|| default_stack_name(role_name))
+        .unwrap_or_else(|| match role_name {
+            Some(role) => default_stack_name(role),
+            None => ACCOUNT_DEFAULT_STACK.to_owned(),
+        })
 }
 
 pub async fn run(
@@ -111,6 +148,11 @@ pub async fn run(
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
 ) -> Result<EnableReport, Error> {
+    if args.scope == Some(EnableScope::AccountDefault) && args.role.is_some() {
+        return Err(Error::Usage(
+            "--scope account-default changes no role: leave --role out, or use --scope role",
+        ));
+    }
     // Everything offline first: a bad config changes nothing, not even the trust policy.
     crate::validate::validate(spec, origin)?;
     if let Some(path) = &args.bootstrap {
@@ -119,10 +161,44 @@ pub async fn run(
     if remote.local {
         crate::localstack::ensure_running(progress)?;
     }
+    let deploy_args = DeployArgs {
+        yes: args.yes,
+        template: Which::EniTrunking,
+        bootstrap: args.bootstrap.clone(),
+        artifact_bucket: args.artifact_bucket.clone(),
+        wait: 0,
+        no_wait: true,
+    };
+    let role = match (args.scope, &args.role) {
+        (None | Some(EnableScope::Role), Some(role)) => role,
+        _ => {
+            let mut remote = remote.clone();
+            remote.stack_name = Some(stack_name(&remote, None));
+            let deployment = Deployment {
+                file: &render::ACCOUNT_DEFAULT,
+                parameters: Vec::new(),
+            };
+            let deploy = deploy::run_with(
+                spec,
+                origin,
+                &remote,
+                &deploy_args,
+                deployment,
+                progress,
+                prompt,
+            )
+            .await?;
+            return Ok(EnableReport {
+                role_arn: None,
+                trust_statement: None,
+                deploy,
+            });
+        }
+    };
     let aws = Aws::connect(remote, spec.region.as_deref()).await?;
     let account = aws::account_id(&aws).await?;
-    let role = trust::existing_role(&aws, &args.role).await?;
-    let stack_name = stack_name(remote, &role.name);
+    let role = trust::existing_role(&aws, role).await?;
+    let stack_name = stack_name(remote, Some(&role.name));
     let function_role = function_role_name(&stack_name);
     let function_role_arn = format!(
         "arn:{}:iam::{account}:role/{function_role}",
@@ -162,13 +238,10 @@ pub async fn run(
     }
     let mut remote = remote.clone();
     remote.stack_name = Some(stack_name.clone());
+    // Asked once, above.
     let deploy_args = DeployArgs {
         yes: true,
-        template: Which::EniTrunking,
-        bootstrap: args.bootstrap.clone(),
-        artifact_bucket: args.artifact_bucket.clone(),
-        wait: 0,
-        no_wait: true,
+        ..deploy_args
     };
     let deployment = Deployment {
         file: &render::EXISTING_ROLE,
@@ -191,11 +264,11 @@ pub async fn run(
     .await;
     match (deployed, added) {
         (Ok(deploy), added) => Ok(EnableReport {
-            role_arn: role.arn,
-            trust_statement: match added {
+            role_arn: Some(role.arn),
+            trust_statement: Some(match added {
                 Added::Present => "present",
                 Added::Changed(_) => "added",
-            },
+            }),
             deploy,
         }),
         // The statement trusts a role that the failed stack took away again: take it out too.
@@ -224,7 +297,12 @@ pub async fn disable(
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
 ) -> Result<DestroyReport, Error> {
-    let name = args.role.rsplit('/').next().unwrap_or(&args.role);
+    let name = match (args.scope, &args.role) {
+        (None | Some(EnableScope::Role), Some(role)) => {
+            Some(role.rsplit('/').next().unwrap_or(role))
+        }
+        _ => None,
+    };
     let mut remote = remote.clone();
     remote.stack_name = Some(stack_name(&remote, name));
     destroy::run(

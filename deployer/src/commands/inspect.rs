@@ -115,7 +115,13 @@ pub async fn run(remote: &RemoteArgs, args: &InspectArgs) -> Result<InspectRepor
         .as_deref()
         .map(|r| verify::role_arn(&aws, &account, r));
     let trunking = read_setting(&aws, role_arn).await?;
-    let findings = findings(&container_instances, &services, &providers, &trunking);
+    let findings = findings(
+        cluster,
+        &container_instances,
+        &services,
+        &providers,
+        &trunking,
+    );
     Ok(InspectReport {
         cluster: cluster.clone(),
         container_instances,
@@ -156,6 +162,7 @@ async fn read_setting(aws: &Aws, role_arn: Option<String>) -> Result<Setting, Er
 /// What is wrong, in the order a user fixes it: settings and types first, then instances, then
 /// the services that wait on them.
 fn findings(
+    cluster: &str,
     instances: &[Instance],
     services: &[Service],
     providers: &[CapacityProvider],
@@ -166,16 +173,16 @@ fn findings(
         .iter()
         .filter_map(|p| p.auto_scaling_group.as_deref())
         .collect();
-    let roll = format!(
-        "replace the instances: `aws autoscaling start-instance-refresh --auto-scaling-group-name {}`",
-        match groups.as_slice() {
-            [one] => *one,
-            _ => "GROUP",
-        }
-    );
+    let group = match groups.as_slice() {
+        [one] => *one,
+        _ => "GROUP",
+    };
     let role = setting.role_arn.as_deref().unwrap_or("ROLE_ARN");
+    let roll = format!(
+        "replace the instances: `enitrunk roll --asg {group} --cluster {cluster} --role {role}` (an Auto Scaling instance refresh, as `aws autoscaling start-instance-refresh --auto-scaling-group-name {group}`)"
+    );
     let enable = format!(
-        "turn awsvpcTrunking on for the instances' role: with that role's credentials `aws ecs put-account-setting --name awsvpcTrunking --value enabled`, or as the root user with `--principal-arn {role}`"
+        "turn awsvpcTrunking on for the instances' role: `enitrunk enable --role {role}` (or with that role's credentials `aws ecs put-account-setting --name awsvpcTrunking --value enabled`, or as the root user with `--principal-arn {role}`)"
     );
     for p in providers.iter().filter(|p| p.kind == "managed_instances") {
         out.push(Finding {
@@ -274,6 +281,7 @@ mod tests {
             last_placement_failure: Some("(service web) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 1) encountered error \"RESOURCE:ENI\".".into()),
         }];
         let found = findings(
+            "web",
             &[
                 instance("i-1", "m5.large", None),
                 instance("i-2", "t3.large", None),
@@ -297,9 +305,12 @@ mod tests {
             found[2]
         );
         assert!(
-            found[2].fix.ends_with(
-                "`aws autoscaling start-instance-refresh --auto-scaling-group-name web-asg`"
-            ),
+            found[2]
+                .fix
+                .starts_with("turn awsvpcTrunking on for the instances' role: `enitrunk enable --role ROLE_ARN`")
+                && found[2]
+                    .fix
+                    .contains("then replace the instances: `enitrunk roll --asg web-asg --cluster web --role ROLE_ARN`"),
             "{:?}",
             found[2]
         );
@@ -314,6 +325,7 @@ mod tests {
             auto_scaling_group: None,
         };
         let found = findings(
+            "web",
             &[instance("i-1", "m5.large", Some("eni-1"))],
             &[],
             &[managed],
@@ -330,6 +342,7 @@ mod tests {
     #[test]
     fn the_setting_off_for_the_role_is_said_first() {
         let found = findings(
+            "web",
             &[instance("i-1", "m5.large", None)],
             &[],
             &[group("g")],

@@ -126,13 +126,14 @@ pub async fn run(spec: &Spec, remote: &RemoteArgs) -> Result<StatusReport, Error
     let Some(info) = stack::describe(&aws.cfn, &stack_name).await? else {
         return Ok(report);
     };
-    if let Some(role) = info.outputs.get("InstanceRoleArn") {
+    // Every stack of enitrunk's has the function; the account default's alone has no role.
+    if info.outputs.contains_key("TrunkingFunctionName") {
         match verify::read(&aws, &stack_name, &info.outputs).await {
             Ok(t) => report.trunking = Some(t),
             // The rest of the report still helps; the reason says what to fix.
             Err(e) => report.trunking_error = Some(e.to_string()),
         }
-        report.instance_role_arn = Some(role.clone());
+        report.instance_role_arn = info.outputs.get("InstanceRoleArn").cloned();
     }
     if let Some(cluster) = info.outputs.get("ClusterName") {
         let cx = match &report.trunking {

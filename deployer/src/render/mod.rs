@@ -64,6 +64,16 @@ pub const EXISTING_ROLE: TemplateFile = TemplateFile {
     },
 };
 
+pub const ACCOUNT_DEFAULT: TemplateFile = TemplateFile {
+    file_name: "account-default.yaml",
+    what: "the awsvpcTrunking account default, for every principal without a setting of its own (`enitrunk enable --scope account-default`); no role",
+    build: account_default,
+    by_hand: ByHand {
+        command: "enitrunk enable --scope account-default",
+        ..CODE_ONLY
+    },
+};
+
 pub const ECS_CLUSTER: TemplateFile = TemplateFile {
     file_name: "ecs-cluster.yaml",
     what: "an ECS cluster whose container instances use ENI trunking, with its network and tasks",
@@ -72,7 +82,12 @@ pub const ECS_CLUSTER: TemplateFile = TemplateFile {
 };
 
 /// Every template, in the order they are written and reported.
-pub const TEMPLATES: [&TemplateFile; 3] = [&ENI_TRUNKING, &EXISTING_ROLE, &ECS_CLUSTER];
+pub const TEMPLATES: [&TemplateFile; 4] = [
+    &ENI_TRUNKING,
+    &EXISTING_ROLE,
+    &ACCOUNT_DEFAULT,
+    &ECS_CLUSTER,
+];
 
 /// The template named `name` (`ecs-cluster.yaml`, or with a `templates/` prefix).
 pub fn find(name: &str) -> Option<&'static TemplateFile> {
@@ -140,6 +155,15 @@ fn existing_role(spec: &Spec) -> Template {
         "enitrunk: turns on ENI trunking (ECS account setting awsvpcTrunking) for an existing container-instance role",
     );
     trunking::add_for_existing_role(&mut t, spec);
+    t
+}
+
+/// The account default alone.
+fn account_default(spec: &Spec) -> Template {
+    let mut t = Template::new(
+        "enitrunk: turns on the ECS account setting awsvpcTrunking's account default (ENI trunking for every principal without its own setting)",
+    );
+    trunking::add_account_default(&mut t, spec);
     t
 }
 

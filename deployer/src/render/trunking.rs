@@ -136,6 +136,21 @@ pub fn add_for_existing_role(t: &mut Template, spec: &Spec) {
     }
 }
 
+/// For `enitrunk enable --scope account-default`: the function and the custom resource that turn
+/// the account default on, and no role (the default covers every principal without a setting of
+/// its own).
+pub fn add_account_default(t: &mut Template, spec: &Spec) {
+    code_parameters(t);
+    on_delete_parameter(t, spec);
+    function_log_group(t);
+    function_role(t, false, None);
+    function(t, spec);
+    custom_resource(t, None);
+    for (name, description, value) in function_outputs() {
+        t.output(name, description, value);
+    }
+}
+
 fn code_parameters(t: &mut Template) {
     t.parameters.insert(
         "CodeBucket".into(),
