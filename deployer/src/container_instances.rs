@@ -69,6 +69,27 @@ pub struct Context {
     pub setting: Option<String>,
     /// When the custom resource last changed the setting (seconds since the epoch).
     pub setting_changed_at: Option<i64>,
+    /// For a group outside enitrunk's stacks: `(group, cluster, role)`, so the advice names the
+    /// commands for it (`enable --role`, `roll --asg`) rather than the stack's.
+    pub outside: Option<(String, String, String)>,
+}
+
+impl Context {
+    fn roll(&self) -> String {
+        match &self.outside {
+            Some((group, cluster, role)) => {
+                format!("`enitrunk roll --asg {group} --cluster {cluster} --role {role}`")
+            }
+            None => "`enitrunk roll`".into(),
+        }
+    }
+
+    fn turn_on(&self) -> String {
+        match &self.outside {
+            Some((_, _, role)) => format!("`enitrunk enable --role {role}` turns it on"),
+            None => "`enitrunk deploy` turns it on".into(),
+        }
+    }
 }
 
 /// Why `i` has no trunk, and what to do; `None` when it has one. The causes, in the order ECS
@@ -80,7 +101,8 @@ pub fn why_no_trunk(i: &Instance, cx: &Context) -> Option<String> {
     if i.status == "REGISTRATION_FAILED" {
         let reason = i.status_reason.as_deref().unwrap_or("no reason given");
         return Some(format!(
-            "registration failed: {reason}; fix that, then `enitrunk roll`"
+            "registration failed: {reason}; fix that, then {}",
+            cx.roll()
         ));
     }
     if let Some(Trunking::Unsupported(why)) =
@@ -91,20 +113,21 @@ pub fn why_no_trunk(i: &Instance, cx: &Context) -> Option<String> {
             i.instance_type
         ));
     }
+    let roll = cx.roll();
     if let Some(value) = cx.setting.as_deref().filter(|v| *v != "enabled") {
         return Some(format!(
-            "awsvpcTrunking is `{value}` for the instance role; `enitrunk deploy` turns it on, then `enitrunk roll`"
+            "awsvpcTrunking is `{value}` for the instance role; {}, then {roll}",
+            cx.turn_on()
         ));
     }
     match (i.registered_at, cx.setting_changed_at) {
         (Some(registered), Some(changed)) if registered < changed => Some(format!(
-            "registered {}s before awsvpcTrunking was turned on for its role: only instances launched after get a trunk; `enitrunk roll` replaces it",
+            "registered {}s before awsvpcTrunking was turned on for its role: only instances launched after get a trunk; {roll} replaces it",
             changed - registered
         )),
-        _ => Some(
-            "registered while awsvpcTrunking was not effective for its role (turned off for a while, another instance role, or resource-name DNS A records on in its launch template); `enitrunk roll` replaces it"
-                .into(),
-        ),
+        _ => Some(format!(
+            "registered while awsvpcTrunking was not effective for its role (turned off for a while, another instance role, or resource-name DNS A records on in its launch template); {roll} replaces it"
+        )),
     }
 }
 
@@ -201,7 +224,21 @@ mod tests {
         Context {
             setting: Some(setting.into()),
             setting_changed_at: Some(changed_at),
+            outside: None,
         }
+    }
+
+    #[test]
+    fn outside_enitrunk_the_advice_names_enable_and_roll_of_the_group() {
+        let i = instance(None, "ACTIVE", "m5.large", 100);
+        let mut outside = cx("disabled", 50);
+        outside.outside = Some(("web-asg".into(), "web".into(), "ecsInstanceRole".into()));
+        assert_eq!(
+            why_no_trunk(&i, &outside).as_deref(),
+            Some(
+                "awsvpcTrunking is `disabled` for the instance role; `enitrunk enable --role ecsInstanceRole` turns it on, then `enitrunk roll --asg web-asg --cluster web --role ecsInstanceRole`"
+            )
+        );
     }
 
     #[test]

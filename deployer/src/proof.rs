@@ -77,6 +77,7 @@ pub async fn context(aws: &Aws, stack_name: &str, setting: &str) -> Result<Conte
         setting: Some(setting.to_owned()),
         setting_changed_at: stack::resource_changed_at(&aws.cfn, stack_name, CUSTOM_RESOURCE)
             .await?,
+        outside: None,
     })
 }
 
@@ -267,6 +268,7 @@ mod tests {
         Context {
             setting: Some("enabled".into()),
             setting_changed_at: Some(200),
+            outside: None,
         }
     }
 

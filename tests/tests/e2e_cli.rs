@@ -540,25 +540,7 @@ fn the_account_default_is_set_read_as_the_function_and_restored_on_delete() {
     let config =
         enitrunk_e2e::localstack::repo_root().join("deployer/tests/configs/account-default.yaml");
     let config = config.to_str().unwrap();
-    let ecs = aws_sdk_ecs::Client::from_conf(
-        aws_sdk_ecs::config::Builder::from(&h.aws.sdk)
-            .region(aws_sdk_ecs::config::Region::new(REGION))
-            .build(),
-    );
-    // The root user may name a principal: what any role without its own setting gets.
-    let default_now = || {
-        h.block_on(async {
-            let out = ecs
-                .list_account_settings()
-                .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
-                .principal_arn("arn:aws:iam::000000000000:role/some-other-role")
-                .effective_settings(true)
-                .send()
-                .await
-                .unwrap();
-            out.settings()[0].value().unwrap().to_owned()
-        })
-    };
+    let default_now = || account_default(h, REGION);
     let before = default_now();
 
     let extra = [
@@ -620,6 +602,27 @@ fn the_account_default_is_set_read_as_the_function_and_restored_on_delete() {
 }
 
 /// The stack's web service, as `status --output json` reports it.
+/// The account default in `region`, as the root user reads it for a role without a setting of
+/// its own (the root user may name any principal).
+fn account_default(h: &Harness, region: &str) -> String {
+    let ecs = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::config::Builder::from(&h.aws.sdk)
+            .region(aws_sdk_ecs::config::Region::new(region.to_owned()))
+            .build(),
+    );
+    h.block_on(async {
+        let out = ecs
+            .list_account_settings()
+            .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+            .principal_arn("arn:aws:iam::000000000000:role/some-other-role")
+            .effective_settings(true)
+            .send()
+            .await
+            .unwrap();
+        out.settings()[0].value().unwrap().to_owned()
+    })
+}
+
 fn web_service(report: &Value) -> &Value {
     let name = &report["stack"]["outputs"]["WebServiceName"];
     report["services"]
@@ -1411,24 +1414,7 @@ fn enable_for_the_account_default_changes_no_role_and_disable_resets_it() {
     let config =
         enitrunk_e2e::localstack::repo_root().join("deployer/tests/configs/account-default.yaml");
     let config = config.to_str().unwrap();
-    let ecs = aws_sdk_ecs::Client::from_conf(
-        aws_sdk_ecs::config::Builder::from(&h.aws.sdk)
-            .region(aws_sdk_ecs::config::Region::new(REGION))
-            .build(),
-    );
-    let default_now = || {
-        h.block_on(async {
-            let out = ecs
-                .list_account_settings()
-                .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
-                .principal_arn("arn:aws:iam::000000000000:role/no-setting-of-its-own")
-                .effective_settings(true)
-                .send()
-                .await
-                .unwrap();
-            out.settings()[0].value().unwrap().to_owned()
-        })
-    };
+    let default_now = || account_default(h, REGION);
     assert_eq!(default_now(), "disabled");
     let common = ["--local", "--region", REGION, "--config", config];
     let run = |args: &[&str]| enitrunk(&dir, &[&common[..], args].concat());

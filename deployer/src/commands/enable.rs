@@ -35,8 +35,10 @@ pub enum EnableScope {
     AccountDefault,
 }
 
+/// Whose setting: a role, or the account default. Shared by `enable` and `disable`, which find
+/// the stack from it.
 #[derive(Debug, Args)]
-pub struct EnableArgs {
+pub struct Whose {
     /// The existing container-instance role (name or ARN)
     #[arg(
         long,
@@ -45,9 +47,27 @@ pub struct EnableArgs {
         required_if_eq("scope", "role")
     )]
     pub role: Option<String>,
-    /// Whose setting to turn on [default: role]
+    /// Whose setting [default: role]
     #[arg(long, value_enum)]
     pub scope: Option<EnableScope>,
+}
+
+impl Whose {
+    /// The role's name, or none for the account default.
+    fn role_name(&self) -> Option<&str> {
+        match (self.scope, &self.role) {
+            (None | Some(EnableScope::Role), Some(role)) => {
+                Some(role.rsplit('/').next().unwrap_or(role))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EnableArgs {
+    #[command(flatten)]
+    pub whose: Whose,
     /// Change the trust policy and execute the change set without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -61,17 +81,8 @@ pub struct EnableArgs {
 
 #[derive(Debug, Args)]
 pub struct DisableArgs {
-    /// The container-instance role given to `enable` (name or ARN)
-    #[arg(
-        long,
-        value_name = "ROLE",
-        required_unless_present = "scope",
-        required_if_eq("scope", "role")
-    )]
-    pub role: Option<String>,
-    /// The scope given to `enable` [default: role]
-    #[arg(long, value_enum)]
-    pub scope: Option<EnableScope>,
+    #[command(flatten)]
+    pub whose: Whose,
     /// Delete the stack and restore the trust policy without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -148,7 +159,7 @@ pub async fn run(
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
 ) -> Result<EnableReport, Error> {
-    if args.scope == Some(EnableScope::AccountDefault) && args.role.is_some() {
+    if args.whose.scope == Some(EnableScope::AccountDefault) && args.whose.role.is_some() {
         return Err(Error::Usage(
             "--scope account-default changes no role: leave --role out, or use --scope role",
         ));
@@ -169,8 +180,8 @@ pub async fn run(
         wait: 0,
         no_wait: true,
     };
-    let role = match (args.scope, &args.role) {
-        (None | Some(EnableScope::Role), Some(role)) => role,
+    let role = match (args.whose.role_name(), &args.whose.role) {
+        (Some(_), Some(role)) => role,
         _ => {
             let mut remote = remote.clone();
             remote.stack_name = Some(stack_name(&remote, None));
@@ -297,14 +308,8 @@ pub async fn disable(
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
 ) -> Result<DestroyReport, Error> {
-    let name = match (args.scope, &args.role) {
-        (None | Some(EnableScope::Role), Some(role)) => {
-            Some(role.rsplit('/').next().unwrap_or(role))
-        }
-        _ => None,
-    };
     let mut remote = remote.clone();
-    remote.stack_name = Some(stack_name(&remote, name));
+    remote.stack_name = Some(stack_name(&remote, args.whose.role_name()));
     destroy::run(
         spec,
         &remote,

@@ -149,7 +149,9 @@ pub async fn run(
                 cluster: cluster.to_owned(),
                 auto_scaling_group: group.to_owned(),
             };
-            let cx = of_role(&aws, &account, args.role.as_deref(), progress).await?;
+            let mut cx = of_role(&aws, &account, args.role.as_deref(), progress).await?;
+            let role = args.role.clone().unwrap_or_else(|| "ROLE".into());
+            cx.outside = Some((group.to_owned(), cluster.to_owned(), role));
             (aws, None, fleet, cx)
         }
     };
@@ -254,7 +256,7 @@ async fn of_role(
     match verify::role_setting(aws, &arn).await {
         Ok(Some(v)) if v == "enabled" => Ok(Context {
             setting: Some(v),
-            setting_changed_at: None,
+            ..Context::default()
         }),
         Ok(v) => Err(Error::SettingOff {
             principal: arn,

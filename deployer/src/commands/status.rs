@@ -154,9 +154,23 @@ pub async fn of_cluster(
 ) -> Result<StatusReport, Error> {
     let (aws, account) = aws::outside(remote).await?;
     // Says a cluster that is not there as such, rather than as an empty one.
-    cluster::capacity_providers(&aws, cluster).await?;
+    let providers = cluster::capacity_providers(&aws, cluster).await?;
+    let groups: Vec<&str> = providers
+        .iter()
+        .filter_map(|p| p.auto_scaling_group.as_deref())
+        .collect();
     let mut report = StatusReport::empty(None);
-    let mut cx = Context::default();
+    let mut cx = Context {
+        outside: Some((
+            match groups.as_slice() {
+                [one] => (*one).to_owned(),
+                _ => "GROUP".to_owned(),
+            },
+            cluster.to_owned(),
+            role.unwrap_or("ROLE").to_owned(),
+        )),
+        ..Context::default()
+    };
     if let Some(role) = role {
         let arn = verify::role_arn(&aws, &account, role);
         match verify::role_setting(&aws, &arn).await {
