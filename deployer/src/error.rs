@@ -27,7 +27,7 @@ pub enum Error {
         dir.display(), files.join(", "), dir.display()
     )]
     Stale { dir: PathBuf, files: Vec<String> },
-    #[error("no template named `{0}`; the templates are eni-trunking.yaml and ecs-cluster.yaml")]
+    #[error("no template named `{0}`; the templates are {names}", names = crate::render::TEMPLATES.map(|t| t.file_name).join(", "))]
     NoSuchTemplate(String),
     #[error("the rendered templates have problems:\n  {}", .0.join("\n  "))]
     Template(Vec<String>),

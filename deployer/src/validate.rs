@@ -55,13 +55,16 @@ pub fn validate(spec: &Spec, origin: &Origin) -> Result<ValidateReport, Error> {
     for file in render::TEMPLATES {
         let template = (file.build)(spec);
         let name = file.file_name;
-        problems.extend(
-            template
-                .check_references()
-                .into_iter()
-                .map(|p| format!("{name}: {p}")),
-        );
-        if let Err(e) = custom_resource_accepts(&template) {
+        // A stack set's custom resource is in the template it carries.
+        let inner = file.inner.map(|build| build(spec));
+        for t in std::iter::once(&template).chain(&inner) {
+            problems.extend(
+                t.check_references()
+                    .into_iter()
+                    .map(|p| format!("{name}: {p}")),
+            );
+        }
+        if let Err(e) = custom_resource_accepts(inner.as_ref().unwrap_or(&template)) {
             problems.push(format!(
                 "{name}: the custom resource function would reject {CUSTOM_RESOURCE}'s properties: {e}"
             ));

@@ -105,5 +105,5 @@ fn cfn_lint_passes_on_every_rendered_template() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(files.len(), 12);
+    assert_eq!(files.len(), 15);
 }

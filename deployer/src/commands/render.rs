@@ -16,7 +16,7 @@ pub struct RenderArgs {
     /// Write nothing; fail if the files in --out differ from what would be written
     #[arg(long, conflicts_with = "print")]
     pub check: bool,
-    /// Print this template (eni-trunking.yaml or ecs-cluster.yaml) to stdout instead
+    /// Print this template (a file name of templates/, e.g. ecs-cluster.yaml) to stdout instead
     #[arg(long, value_name = "NAME")]
     pub print: Option<String>,
 }

@@ -6,6 +6,7 @@
 
 mod cluster;
 mod network;
+mod org;
 pub mod trunking;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub struct TemplateFile {
     /// For the file's header: what the template deploys.
     pub what: &'static str,
     pub build: fn(&Spec) -> Template,
+    /// The template a stack set carries inside (its `TemplateBody`), for `validate` to check too.
+    pub inner: Option<fn(&Spec) -> Template>,
     /// For the header: what plain CloudFormation needs besides the code's location.
     pub by_hand: ByHand,
 }
@@ -34,18 +37,22 @@ pub struct ByHand {
     pub command: &'static str,
     pub first: &'static str,
     pub parameters: &'static str,
+    /// Steps of its own instead of the single-bucket ones.
+    pub steps: Option<&'static str>,
 }
 
 const CODE_ONLY: ByHand = ByHand {
     command: "enitrunk deploy",
     first: "",
     parameters: "",
+    steps: None,
 };
 
 pub const ENI_TRUNKING: TemplateFile = TemplateFile {
     file_name: "eni-trunking.yaml",
     what: "ENI trunking (ECS account setting awsvpcTrunking) for a container-instance role, for an existing cluster",
     build: eni_trunking,
+    inner: None,
     by_hand: CODE_ONLY,
 };
 
@@ -53,6 +60,7 @@ pub const EXISTING_ROLE: TemplateFile = TemplateFile {
     file_name: "existing-role.yaml",
     what: "ENI trunking for an instance role that already exists (`enitrunk enable --role`), whose trust policy must first allow the function",
     build: existing_role,
+    inner: None,
     by_hand: ByHand {
         command: "enitrunk enable --role ROLE",
         first: "  # First add to ROLE's trust policy (`enitrunk enable` shows it and does it; `disable` undoes it):
@@ -61,6 +69,7 @@ pub const EXISTING_ROLE: TemplateFile = TemplateFile {
   #    \"StringEquals\": {\"sts:RoleSessionName\": \"enitrunk-custom-resource\"}}}
 ",
         parameters: " \\\n    RoleName=ROLE RoleArn=ROLE_ARN FunctionRoleName=FUNCTION_ROLE OriginalTrustPolicy=\"$(aws iam get-role --role-name ROLE --query Role.AssumeRolePolicyDocument --output json)\"",
+        steps: None,
     },
 };
 
@@ -68,8 +77,38 @@ pub const ACCOUNT_DEFAULT: TemplateFile = TemplateFile {
     file_name: "account-default.yaml",
     what: "the awsvpcTrunking account default, for every principal without a setting of its own (`enitrunk enable --scope account-default`); no role",
     build: account_default,
+    inner: None,
     by_hand: ByHand {
         command: "enitrunk enable --scope account-default",
+        ..CODE_ONLY
+    },
+};
+
+pub const ORG_STACKSET: TemplateFile = TemplateFile {
+    file_name: "org-stackset.yaml",
+    what: "ENI trunking in every account of some organizational units, in some regions, as a service-managed CloudFormation stack set",
+    build: org_stackset,
+    inner: Some(org::member),
+    by_hand: ByHand {
+        steps: Some(
+            "Deploy with plain CloudFormation, from the organization's management account (or, with
+CallAs=DELEGATED_ADMIN, a delegated administrator for CloudFormation StackSets), once trusted
+access for StackSets is on (`aws organizations enable-aws-service-access --service-principal
+member.org.stacksets.cloudformation.amazonaws.com`, or in the CloudFormation console):
+  cargo build --release -p custom-resource-lambda --bin bootstrap   # needs glibc <= 2.34 for Lambda
+  (cd target/release && zip -X bootstrap.zip bootstrap)
+  # In each target region R: a bucket PREFIX-R that the organization's accounts may read, as
+  # Lambda takes a function's package only from its own region:
+  aws s3api create-bucket --bucket PREFIX-R --region R --create-bucket-configuration LocationConstraint=R  # not for us-east-1
+  aws s3api put-bucket-policy --bucket PREFIX-R --policy '{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\",
+    \"Principal\": \"*\", \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::PREFIX-R/enitrunk/*\",
+    \"Condition\": {\"StringEquals\": {\"aws:PrincipalOrgID\": \"o-ORGANIZATION\"}}}]}'
+  aws s3 cp target/release/bootstrap.zip s3://PREFIX-R/enitrunk/bootstrap.zip --region R
+  aws cloudformation deploy --stack-name enitrunk-org --template-file templates/org-stackset.yaml \\
+    --parameter-overrides CodeBucketPrefix=PREFIX CodeKey=enitrunk/bootstrap.zip \\
+    OrganizationalUnitIds=ou-xxxx-11111111,ou-xxxx-22222222 Regions=us-east-1,eu-west-1
+",
+        ),
         ..CODE_ONLY
     },
 };
@@ -78,14 +117,16 @@ pub const ECS_CLUSTER: TemplateFile = TemplateFile {
     file_name: "ecs-cluster.yaml",
     what: "an ECS cluster whose container instances use ENI trunking, with its network and tasks",
     build: ecs_cluster,
+    inner: None,
     by_hand: CODE_ONLY,
 };
 
 /// Every template, in the order they are written and reported.
-pub const TEMPLATES: [&TemplateFile; 4] = [
+pub const TEMPLATES: [&TemplateFile; 5] = [
     &ENI_TRUNKING,
     &EXISTING_ROLE,
     &ACCOUNT_DEFAULT,
+    &ORG_STACKSET,
     &ECS_CLUSTER,
 ];
 
@@ -116,11 +157,17 @@ impl TemplateFile {
             Origin::BuiltIn => "the built-in demo config".to_owned(),
             Origin::File(p) => p.display().to_string(),
         };
-        format!(
+        let head = format!(
             "enitrunk {file}: {what}.
 Generated by `enitrunk render` from {source}; edit the config and render again rather than this file.
 
-Deploy with plain CloudFormation (`{command}` does all of this, and checks the result):
+"
+        );
+        if let Some(steps) = self.by_hand.steps {
+            return head + steps;
+        }
+        head + &format!(
+            "Deploy with plain CloudFormation (`{command}` does all of this, and checks the result):
 {first}  cargo build --release -p custom-resource-lambda --bin bootstrap   # needs glibc <= 2.34 for Lambda
   (cd target/release && zip -X bootstrap.zip bootstrap)
   aws s3 cp target/release/bootstrap.zip s3://BUCKET/enitrunk/bootstrap.zip
@@ -138,6 +185,15 @@ Deploy with plain CloudFormation (`{command}` does all of this, and checks the r
 
 pub fn render_all(spec: &Spec, origin: &Origin) -> Vec<Rendered> {
     TEMPLATES.iter().map(|t| t.render(spec, origin)).collect()
+}
+
+/// The trunking template as a stack set for an organization.
+fn org_stackset(spec: &Spec) -> Template {
+    let mut t = Template::new(
+        "enitrunk: ENI trunking (ECS account setting awsvpcTrunking) in every account of the organizational units, through CloudFormation StackSets",
+    );
+    org::add(&mut t, spec);
+    t
 }
 
 /// The trunking part alone.

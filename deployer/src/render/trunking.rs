@@ -24,16 +24,30 @@ const FUNCTION_TIMEOUT_SECONDS: u32 = 120;
 const LOG_RETENTION_DAYS: u32 = 30;
 const HAS_ROLE_NAME: &str = "HasInstanceRoleName";
 
+/// Where the function's package is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeIn {
+    /// Parameters `CodeBucket` and `CodeKey`.
+    OneBucket,
+    /// `<CodeBucketPrefix>-<region>`: a stack set's instances are in many regions, and Lambda
+    /// takes a function's package only from a bucket in the function's own region.
+    BucketPerRegion,
+}
+
 pub fn add(t: &mut Template, spec: &Spec) {
+    add_in(t, spec, CodeIn::OneBucket);
+}
+
+pub fn add_in(t: &mut Template, spec: &Spec, code: CodeIn) {
     let role_scope = spec.trunking.scope == Scope::Role;
-    parameters(t, spec);
+    parameters(t, spec, code);
     instance_role(t, role_scope);
     function_log_group(t);
     function_role(t, role_scope, None);
     if role_scope {
         assume_role_policy(t, Expr::get_att("InstanceRole", "Arn"));
     }
-    function(t, spec);
+    function(t, spec, code);
     custom_resource(t, role_scope.then(|| Expr::get_att("InstanceRole", "Arn")));
     outputs(t);
 }
@@ -50,7 +64,7 @@ pub const EXISTING_ROLE_POLICY: &str = "enitrunk-awsvpc-trunking";
 /// the role's trust policy can name it before the stack exists), the role's account-setting
 /// permission as a policy attached to it, and the custom resource with that role's ARN.
 pub fn add_for_existing_role(t: &mut Template, spec: &Spec) {
-    code_parameters(t);
+    code_parameters(t, CodeIn::OneBucket);
     let name_pattern = r"^[\w+=,.@-]{1,64}$";
     for (name, description) in [
         (ROLE_NAME, "Name of the existing container-instance role"),
@@ -98,7 +112,7 @@ pub fn add_for_existing_role(t: &mut Template, spec: &Spec) {
     function_log_group(t);
     function_role(t, true, Some(Expr::r#ref(FUNCTION_ROLE_NAME)));
     assume_role_policy(t, Expr::r#ref(ROLE_ARN));
-    function(t, spec);
+    function(t, spec, CodeIn::OneBucket);
     custom_resource(t, Some(Expr::r#ref(ROLE_ARN)));
     // The role needs its permission before the function uses it.
     t.resources
@@ -140,32 +154,43 @@ pub fn add_for_existing_role(t: &mut Template, spec: &Spec) {
 /// the account default on, and no role (the default covers every principal without a setting of
 /// its own).
 pub fn add_account_default(t: &mut Template, spec: &Spec) {
-    code_parameters(t);
+    code_parameters(t, CodeIn::OneBucket);
     on_delete_parameter(t, spec);
     function_log_group(t);
     function_role(t, false, None);
-    function(t, spec);
+    function(t, spec, CodeIn::OneBucket);
     custom_resource(t, None);
     for (name, description, value) in function_outputs() {
         t.output(name, description, value);
     }
 }
 
-fn code_parameters(t: &mut Template) {
-    t.parameters.insert(
-        "CodeBucket".into(),
-        Parameter::string(
-            "S3 bucket holding the custom resource's Lambda package (a zip with `bootstrap`)",
+fn code_parameters(t: &mut Template, code: CodeIn) {
+    match code {
+        CodeIn::OneBucket => t.parameters.insert(
+            "CodeBucket".into(),
+            Parameter::string(
+                "S3 bucket holding the custom resource's Lambda package (a zip with `bootstrap`)",
+            ),
         ),
-    );
+        CodeIn::BucketPerRegion => t.parameters.insert(
+            "CodeBucketPrefix".into(),
+            Parameter::string(
+                "Prefix of the S3 buckets holding the Lambda package, one per region: `<prefix>-<region>` (Lambda reads code only from its own region)",
+            ),
+        ),
+    };
     t.parameters.insert(
         "CodeKey".into(),
-        Parameter::string("S3 key of the Lambda package in CodeBucket"),
+        Parameter::string(match code {
+            CodeIn::OneBucket => "S3 key of the Lambda package in CodeBucket",
+            CodeIn::BucketPerRegion => "S3 key of the Lambda package in each region's bucket",
+        }),
     );
 }
 
-fn parameters(t: &mut Template, spec: &Spec) {
-    code_parameters(t);
+fn parameters(t: &mut Template, spec: &Spec, code: CodeIn) {
+    code_parameters(t, code);
     t.parameters.insert(
         "InstanceRoleName".into(),
         Parameter {
@@ -335,7 +360,7 @@ fn function_log_group(t: &mut Template) {
 }
 
 /// The function and its invoke config.
-fn function(t: &mut Template, spec: &Spec) {
+fn function(t: &mut Template, spec: &Spec, code: CodeIn) {
     t.add(
         "TrunkingFunction",
         Function {
@@ -345,7 +370,10 @@ fn function(t: &mut Template, spec: &Spec) {
             handler: "bootstrap",
             architectures: vec![spec.function.architecture.as_str()],
             code: Code {
-                s3_bucket: Expr::r#ref("CodeBucket"),
+                s3_bucket: match code {
+                    CodeIn::OneBucket => Expr::r#ref("CodeBucket"),
+                    CodeIn::BucketPerRegion => Expr::sub("${CodeBucketPrefix}-${AWS::Region}"),
+                },
                 s3_key: Expr::r#ref("CodeKey"),
             },
             role: Expr::get_att("TrunkingFunctionRole", "Arn"),

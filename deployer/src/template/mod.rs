@@ -2,6 +2,7 @@
 //! rendering to YAML with short-form tags. One submodule per resource kind.
 
 pub mod autoscaling;
+pub mod cloudformation;
 pub mod custom;
 pub mod ec2;
 pub mod ecs;
@@ -247,6 +248,7 @@ any_properties! {
     Service(ecs::Service) = "AWS::ECS::Service",
     AutoScalingGroup(autoscaling::AutoScalingGroup) = "AWS::AutoScaling::AutoScalingGroup",
     Custom(custom::EniTrunking) = custom::TYPE_NAME,
+    StackSet(cloudformation::StackSet) = "AWS::CloudFormation::StackSet",
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
