@@ -123,6 +123,19 @@ impl Harness {
             })
     }
 
+    /// Sets the principal's own `awsvpcTrunking`, as the root user (who may name any principal).
+    pub async fn set_trunking(&self, principal: &str, value: &str) {
+        self.aws
+            .ecs
+            .put_account_setting()
+            .name(aws_sdk_ecs::types::SettingName::from(TRUNKING))
+            .value(value)
+            .principal_arn(principal)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("set awsvpcTrunking={value} for {principal}: {e:?}"));
+    }
+
     /// The principal's own `awsvpcTrunking` value, if it has one.
     pub async fn own_trunking(&self, principal: &str) -> Option<String> {
         self.list_trunking(principal, false).await

@@ -704,19 +704,7 @@ fn eight_tasks_run_on_one_trunked_m5_large_and_roll_replaces_an_instance_without
 
     // An instance that registers while the setting is off for its role: replace the trunked one
     // then, and turn the setting back on.
-    let set = |value: &str| {
-        h.block_on(async {
-            h.aws
-                .ecs
-                .put_account_setting()
-                .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
-                .value(value)
-                .principal_arn(&role)
-                .send()
-                .await
-                .unwrap();
-        })
-    };
+    let set = |value: &str| h.block_on(h.set_trunking(&role, value));
     set("disabled");
     let old = instance["ec2_instance_id"].as_str().unwrap().to_owned();
     h.block_on(async {
@@ -1090,19 +1078,7 @@ fn a_cluster_made_without_enitrunk_is_inspected_enabled_for_its_own_role_and_rol
         created.role().unwrap().arn().to_owned()
     });
     // As the root user, who may name the role: its instances register without a trunk.
-    let set = |value: &str| {
-        h.block_on(async {
-            h.aws
-                .ecs
-                .put_account_setting()
-                .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
-                .value(value)
-                .principal_arn(&role_arn)
-                .send()
-                .await
-                .unwrap();
-        })
-    };
+    let set = |value: &str| h.block_on(h.set_trunking(&role_arn, value));
     set("disabled");
     let template = include_str!("../fixtures/outside-cluster.yaml");
     let created = h.block_on(async {

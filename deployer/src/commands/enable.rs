@@ -172,40 +172,97 @@ pub async fn run(
     if remote.local {
         crate::localstack::ensure_running(progress)?;
     }
+    let (stack, deployment, trusted) = match (args.whose.role_name(), &args.whose.role) {
+        (Some(_), Some(role)) => {
+            let (deployment, trusted) =
+                trust_role(spec, remote, args, role, progress, prompt).await?;
+            (trusted.stack_name.clone(), deployment, Some(trusted))
+        }
+        _ => (
+            stack_name(remote, None),
+            Deployment {
+                file: &render::ACCOUNT_DEFAULT,
+                parameters: Vec::new(),
+            },
+            None,
+        ),
+    };
     let deploy_args = DeployArgs {
-        yes: args.yes,
+        // The trust change was asked about, and it was about this deploy too.
+        yes: args.yes || trusted.is_some(),
         template: Which::EniTrunking,
         bootstrap: args.bootstrap.clone(),
         artifact_bucket: args.artifact_bucket.clone(),
         wait: 0,
         no_wait: true,
     };
-    let role = match (args.whose.role_name(), &args.whose.role) {
-        (Some(_), Some(role)) => role,
-        _ => {
-            let mut remote = remote.clone();
-            remote.stack_name = Some(stack_name(&remote, None));
-            let deployment = Deployment {
-                file: &render::ACCOUNT_DEFAULT,
-                parameters: Vec::new(),
-            };
-            let deploy = deploy::run_with(
-                spec,
-                origin,
-                &remote,
-                &deploy_args,
-                deployment,
-                progress,
-                prompt,
-            )
-            .await?;
-            return Ok(EnableReport {
-                role_arn: None,
-                trust_statement: None,
-                deploy,
-            });
-        }
+    let mut remote = remote.clone();
+    remote.stack_name = Some(stack);
+    let deployed = deploy::run_with(
+        spec,
+        origin,
+        &remote,
+        &deploy_args,
+        deployment,
+        progress,
+        prompt,
+    )
+    .await;
+    let Some(Trusted {
+        aws, role, added, ..
+    }) = trusted
+    else {
+        return Ok(EnableReport {
+            role_arn: None,
+            trust_statement: None,
+            deploy: deployed?,
+        });
     };
+    match (deployed, added) {
+        (Ok(deploy), added) => Ok(EnableReport {
+            role_arn: Some(role.arn),
+            trust_statement: Some(match added {
+                Added::Present => "present",
+                Added::Changed(_) => "added",
+            }),
+            deploy,
+        }),
+        // The statement trusts a role that the failed stack took away again: take it out too.
+        (Err(e), Added::Changed(_)) => {
+            progress.line(&format!(
+                "the deploy failed: putting the trust policy of {} back as it was",
+                role.name
+            ));
+            if let Err(undo) = trust::set_trust(&aws, &role.name, &role.trust).await {
+                progress.line(&format!(
+                    "could not put it back ({undo}); `enitrunk disable --role {}` does",
+                    role.name
+                ));
+            }
+            Err(e)
+        }
+        (Err(e), Added::Present) => Err(e),
+    }
+}
+
+/// The role, and what its trust policy became.
+struct Trusted {
+    aws: Aws,
+    role: trust::ExistingRole,
+    stack_name: String,
+    added: Added,
+}
+
+/// Shows the statement, asks, and adds it to the role's trust policy; returns the stack to deploy
+/// for the role.
+async fn trust_role(
+    spec: &Spec,
+    remote: &RemoteArgs,
+    args: &EnableArgs,
+    role: &str,
+    progress: &mut Progress<'_>,
+    prompt: &mut Prompt<'_>,
+) -> Result<(Deployment, Trusted), Error> {
     let aws = Aws::connect(remote, spec.region.as_deref()).await?;
     let account = aws::account_id(&aws).await?;
     let role = trust::existing_role(&aws, role).await?;
@@ -247,13 +304,6 @@ pub async fn run(
             role.name
         ));
     }
-    let mut remote = remote.clone();
-    remote.stack_name = Some(stack_name.clone());
-    // Asked once, above.
-    let deploy_args = DeployArgs {
-        yes: true,
-        ..deploy_args
-    };
     let deployment = Deployment {
         file: &render::EXISTING_ROLE,
         parameters: vec![
@@ -263,41 +313,15 @@ pub async fn run(
             (trunking::ORIGINAL_TRUST_POLICY, original),
         ],
     };
-    let deployed = deploy::run_with(
-        spec,
-        origin,
-        &remote,
-        &deploy_args,
+    Ok((
         deployment,
-        progress,
-        prompt,
-    )
-    .await;
-    match (deployed, added) {
-        (Ok(deploy), added) => Ok(EnableReport {
-            role_arn: Some(role.arn),
-            trust_statement: Some(match added {
-                Added::Present => "present",
-                Added::Changed(_) => "added",
-            }),
-            deploy,
-        }),
-        // The statement trusts a role that the failed stack took away again: take it out too.
-        (Err(e), Added::Changed(_)) => {
-            progress.line(&format!(
-                "the deploy failed: putting the trust policy of {} back as it was",
-                role.name
-            ));
-            if let Err(undo) = trust::set_trust(&aws, &role.name, &role.trust).await {
-                progress.line(&format!(
-                    "could not put it back ({undo}); `enitrunk disable --role {}` does",
-                    role.name
-                ));
-            }
-            Err(e)
-        }
-        (Err(e), Added::Present) => Err(e),
-    }
+        Trusted {
+            aws,
+            role,
+            stack_name,
+            added,
+        },
+    ))
 }
 
 /// `disable --role NAME`: `destroy` of the role's stack, which restores the trust policy.
