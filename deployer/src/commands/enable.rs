@@ -188,8 +188,12 @@ pub async fn run(
         ),
     };
     let deploy_args = DeployArgs {
-        // The trust change was asked about, and it was about this deploy too.
-        yes: args.yes || trusted.is_some(),
+        // A question about the trust change was about this deploy too; with the statement there
+        // already, nothing was asked yet.
+        yes: args.yes
+            || trusted
+                .as_ref()
+                .is_some_and(|t| matches!(t.added, Added::Changed(_))),
         template: Which::EniTrunking,
         bootstrap: args.bootstrap.clone(),
         artifact_bucket: args.artifact_bucket.clone(),
