@@ -209,15 +209,21 @@ pub struct Session {
 /// For commands on a cluster that is not enitrunk's: with `--local`, LocalStack must be running
 /// (there is nothing of the user's in one that is not); the account id proves the credentials.
 pub async fn outside(remote: &RemoteArgs) -> Result<(Aws, String), Error> {
-    if remote.local && !crate::localstack::healthy() {
-        return Err(Error::LocalStack(format!(
-            "not running at {}; start it with `localstack/run start`",
-            crate::localstack::endpoint()
-        )));
-    }
+    local_must_run(remote, "start it with `localstack/run start`")?;
     let aws = Aws::connect(remote, None).await?;
     let account = account_id(&aws).await?;
     Ok((aws, account))
+}
+
+/// With `--local`, a LocalStack that is not running is said (with `then`), not started.
+fn local_must_run(remote: &RemoteArgs, then: &str) -> Result<(), Error> {
+    if remote.local && !crate::localstack::healthy() {
+        return Err(Error::LocalStack(format!(
+            "not running at {}, {then}",
+            crate::localstack::endpoint()
+        )));
+    }
+    Ok(())
 }
 
 impl Session {
@@ -236,12 +242,10 @@ impl Session {
     /// For commands on a stack that should already exist: with `--local`, a LocalStack that is
     /// not running has no stack, which is said rather than started.
     pub async fn existing(spec: &Spec, remote: &RemoteArgs) -> Result<Session, Error> {
-        if remote.local && !crate::localstack::healthy() {
-            return Err(Error::LocalStack(format!(
-                "not running at {}, so there is no local stack; `enitrunk deploy --local` starts it",
-                crate::localstack::endpoint()
-            )));
-        }
+        local_must_run(
+            remote,
+            "so there is no local stack; `enitrunk deploy --local` starts it",
+        )?;
         Session::connect(spec, remote).await
     }
 

@@ -91,14 +91,14 @@ pub async fn run(
             trust_policy: None,
         });
     };
-    // Only a stack of `enable` keeps the trust policy from before.
-    let role = info
+    // Only a stack of `enable` keeps the trust policy from before: (role, that document).
+    let restore = info
         .outputs
         .get("InstanceRoleName")
-        .filter(|_| info.outputs.contains_key(ORIGINAL_TRUST_POLICY))
-        .cloned();
-    let question = match &role {
-        Some(r) => format!(
+        .zip(info.outputs.get(ORIGINAL_TRUST_POLICY))
+        .map(|(role, original)| (role.clone(), original.clone()));
+    let question = match &restore {
+        Some((r, _)) => format!(
             "delete stack {stack_name} and everything in it, and put role {r}'s trust policy back as it was?"
         ),
         None => format!("delete stack {stack_name} and everything in it?"),
@@ -107,9 +107,9 @@ pub async fn run(
         return Err(Error::NeedsYes("destroy (answered no)"));
     }
     stack::delete(&aws.cfn, &info, progress).await?;
-    let trust_policy = match (role, info.outputs.get(ORIGINAL_TRUST_POLICY)) {
-        (Some(role), Some(original)) => Some(restore_trust(&aws, role, original).await?),
-        _ => None,
+    let trust_policy = match restore {
+        Some((role, original)) => Some(restore_trust(&aws, role, &original).await?),
+        None => None,
     };
     Ok(DestroyReport {
         stack_name,
