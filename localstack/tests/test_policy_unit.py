@@ -125,6 +125,39 @@ def test_string_like_and_arn_like_take_wildcards():
     assert not allows({"StringEquals": {"aws:PrincipalArn": "arn:aws:iam::*:role/fn-role"}}, arn)
 
 
+def test_bool_compares_true_and_false_in_any_case():
+    # reference_policies_elements_condition_operators.html#Conditions_Boolean: the S3 bucket
+    # policy that denies requests without TLS, `"Bool": {"aws:SecureTransport": "false"}`.
+    tls_only = policy({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    everyone = policy({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"})
+    anyone = Principal(arns=frozenset({"arn:aws:iam::111122223333:root"}), account=ACCOUNT)
+
+    def decision(context):
+        return evaluate([everyone, tls_only], Request("s3:GetObject", "arn:aws:s3:::b/k", context, anyone))
+
+    assert decision({"aws:SecureTransport": "false"}) is DENY
+    assert decision({"aws:SecureTransport": "False"}) is DENY
+    assert decision({"aws:SecureTransport": "true"}) is ALLOW
+    # A key missing from the request: Bool is false, the Deny does not apply.
+    assert decision({}) is ALLOW
+
+    def allows(condition, context):
+        p = policy({"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition})
+        return evaluate([p], Request("s3:GetObject", context=context)) is ALLOW
+
+    # JSON booleans in the policy or the request read as `true`/`false`.
+    assert allows({"Bool": {"aws:MultiFactorAuthPresent": True}}, {"aws:MultiFactorAuthPresent": "true"})
+    assert allows({"Bool": {"aws:MultiFactorAuthPresent": "TRUE"}}, {"aws:MultiFactorAuthPresent": True})
+    assert not allows({"Bool": {"aws:MultiFactorAuthPresent": False}}, {"aws:MultiFactorAuthPresent": True})
+    assert not allows({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, {})
+    assert allows({"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}, {})
+    assert not allows({"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}, {"aws:MultiFactorAuthPresent": "false"})
+    # There is no negated Bool operator: it fails closed like any unknown one.
+    assert not allows({"BoolNot": {"aws:MultiFactorAuthPresent": "false"}}, {"aws:MultiFactorAuthPresent": "true"})
+    assert not allows({"BoolEquals": {"aws:MultiFactorAuthPresent": "true"}}, {"aws:MultiFactorAuthPresent": "true"})
+
+
 def test_unknown_condition_operators_fail_closed():
     unknown = {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}
     allow = policy({"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": unknown})

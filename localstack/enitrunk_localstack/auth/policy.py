@@ -17,7 +17,8 @@ What this evaluator supports, and what it does with the rest:
 - `Principal` (`"*"`, `AWS`, `Service`): see `principal_match`. `NotPrincipal` is not supported.
 - Condition operators `StringEquals`, `StringNotEquals`, `StringEqualsIgnoreCase`,
   `StringNotEqualsIgnoreCase`, `StringLike`, `StringNotLike`, `ArnEquals`, `ArnLike`,
-  `ArnNotEquals`, `ArnNotLike`, each with `...IfExists`. Condition keys are case-insensitive.
+  `ArnNotEquals`, `ArnNotLike`, `Bool` (`true`/`false`, any case), each with `...IfExists`.
+  Condition keys are case-insensitive.
   A key missing from the request makes a positive operator false and a negated one true
   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
 - Unknown operators, `ForAnyValue:`/`ForAllValues:` set operators, `NotPrincipal` and
@@ -170,16 +171,21 @@ def principal_match(element: Any, principal: Principal) -> Decision | None:
 
 
 _OPERATOR = re.compile(r"^(String|Arn)(Not)?(Equals|Like|EqualsIgnoreCase)(IfExists)?$")
+# Bucket policies refuse requests without TLS with `"Bool": {"aws:SecureTransport": "false"}`.
+_BOOL = re.compile(r"^Bool(IfExists)?$")
 
 
 def conditions_hold(block: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
     """Every operator of a `Condition` block holds (AND), each for every key it names (AND)."""
     keys = {k.lower(): v for k, v in context.items()}
     for operator, tests in block.items():
-        parsed = _OPERATOR.match(operator)
-        if parsed is None or not isinstance(tests, dict):
+        parsed, boolean = _OPERATOR.match(operator), _BOOL.match(operator)
+        if (parsed is None and boolean is None) or not isinstance(tests, dict):
             raise _FailClosed(operator)
-        kind, negated, comparison, if_exists = parsed.groups()
+        if parsed is not None:
+            kind, negated, comparison, if_exists = parsed.groups()
+        else:
+            kind, negated, comparison, if_exists = "Bool", None, "EqualsIgnoreCase", boolean.group(1)
         if kind == "Arn" and comparison == "EqualsIgnoreCase":
             raise _FailClosed(operator)
         for key, expected in tests.items():

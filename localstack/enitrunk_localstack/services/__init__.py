@@ -33,5 +33,8 @@
 - `instance_refresh`: instance refreshes as the Auto Scaling API documents them (no LocalStack
   imports; unit tested directly).
 - `s3_expected_owner`: `ExpectedBucketOwner` checked on every S3 operation (a gateway handler).
+- `lambda_code`: `CreateFunction`/`UpdateFunctionCode` take an S3 package only from the function's
+  Region and only if the caller may read it (bucket policy, identity-based policies; a gateway
+  handler).
 - `dispatch`: a provider's own handlers, then moto for every other operation.
 """

@@ -37,6 +37,15 @@ def _backend(management: str):
     return _backends()[management]["aws"]
 
 
+def organization_id(account: str) -> str | None:
+    """The id (`o-...`) of the organization `account` is in, management account included; None outside one."""
+    management = management_account(account)
+    if management is None:
+        return None
+    org = _backend(management).org
+    return org.id if org is not None else None
+
+
 def trusted_access(management: str) -> bool:
     return any(s["ServicePrincipal"] == STACKSETS_PRINCIPAL for s in _backend(management).services)
 
