@@ -48,6 +48,7 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sts: aws_sdk_sts::Client,
+    pub organizations: aws_sdk_organizations::Client,
 }
 
 fn stack_name_arg(name: &str) -> Result<String, String> {
@@ -107,11 +108,40 @@ impl Aws {
         if sdk.credentials_provider().is_none() {
             return Err(Error::NoCredentials);
         }
+        Ok(Aws::from_sdk(sdk, region, endpoint_url))
+    }
+
+    /// The same credentials and endpoint in another region: for what is per region (a stack
+    /// set's artifact buckets).
+    pub fn in_region(&self, region: &str) -> Aws {
+        let sdk = self
+            .sdk
+            .to_builder()
+            .region(Region::new(region.to_owned()))
+            .build();
+        Aws::from_sdk(sdk, region.to_owned(), self.endpoint_url.clone())
+    }
+
+    /// The same endpoint as another principal, in `region`: what an account of a stack set
+    /// sees with its own credentials.
+    pub fn as_principal(&self, credentials: Credentials, region: &str) -> Aws {
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+            )
+            .region(Region::new(region.to_owned()))
+            .build();
+        Aws::from_sdk(sdk, region.to_owned(), self.endpoint_url.clone())
+    }
+
+    fn from_sdk(sdk: SdkConfig, region: String, endpoint_url: Option<String>) -> Aws {
         // Path-style: LocalStack and other endpoints do not serve bucket-name subdomains.
         let s3 = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(endpoint_url.is_some())
             .build();
-        Ok(Aws {
+        Aws {
             cfn: aws_sdk_cloudformation::Client::new(&sdk),
             autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
@@ -119,10 +149,11 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(&sdk),
             lambda: aws_sdk_lambda::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
+            organizations: aws_sdk_organizations::Client::new(&sdk),
             sdk,
             region,
             endpoint_url,
-        })
+        }
     }
 }
 
@@ -144,6 +175,7 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(&sdk),
             lambda: aws_sdk_lambda::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
+            organizations: aws_sdk_organizations::Client::new(&sdk),
             region: LOCAL_REGION.to_owned(),
             endpoint_url: None,
             sdk,

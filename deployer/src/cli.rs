@@ -13,12 +13,13 @@ use crate::commands::destroy::DestroyArgs;
 use crate::commands::enable::{DisableArgs, EnableArgs};
 use crate::commands::init::InitArgs;
 use crate::commands::inspect::InspectArgs;
+use crate::commands::org::{OrgArgs, OrgCommand};
 use crate::commands::plan::PlanArgs;
 use crate::commands::render::{Outcome, RenderArgs};
 use crate::commands::roll::RollArgs;
 use crate::commands::status::StatusArgs;
 use crate::commands::{
-    deploy, destroy, enable, init, inspect, plan, render, roll, status, validate,
+    deploy, destroy, enable, init, inspect, org, plan, render, roll, status, validate,
 };
 use crate::config;
 use crate::error::Error;
@@ -83,6 +84,8 @@ pub enum Command {
     /// Any ECS cluster, read only: instances and their trunks, services waiting for interfaces,
     /// capacity providers, the setting, and what to fix
     Inspect(InspectArgs),
+    /// Trunking in many accounts and regions of an organization, with a CloudFormation stack set
+    Org(OrgArgs),
 }
 
 /// Runs a long command's future, then ends its progress line (on success and on error alike).
@@ -182,6 +185,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
             )?;
             emit(out, json, &report)
         }
+        Command::Org(OrgArgs { command }) => match command {
+            OrgCommand::Deploy(args) => {
+                let report = waited!(
+                    progress,
+                    org::deploy(&spec, remote, args, &mut progress, &mut prompt)
+                )?;
+                emit(out, json, &report)?;
+                report.require_success()
+            }
+            OrgCommand::Status(args) => {
+                emit(out, json, &block_on(org::status(&spec, remote, args))?)
+            }
+            OrgCommand::Destroy(args) => {
+                let report = waited!(
+                    progress,
+                    org::destroy(&spec, remote, args, &mut progress, &mut prompt)
+                )?;
+                emit(out, json, &report)
+            }
+        },
     }
 }
 

@@ -200,6 +200,30 @@ pub enum Error {
     NoCluster(String),
     #[error("Auto Scaling group {0} does not exist in this account and region (check --region)")]
     NoGroup(String),
+    #[error(
+        "stack set `{stack_set}`: {}{}; see the reasons above, fix them, and run `enitrunk org deploy` again (it retries what is not CURRENT)",
+        operation.as_deref().map(|s| format!("the operation ended {s}")).unwrap_or_else(|| "the operation succeeded within the failure tolerance".into()),
+        if failed.is_empty() { String::new() } else { format!(", failed: {}", failed.join(", ")) }
+    )]
+    OrgFailed {
+        stack_set: String,
+        failed: Vec<String>,
+        operation: Option<String>,
+    },
+    #[error(
+        "stopped following; the operations on stack set `{stack_set}` keep going in CloudFormation StackSets. Follow them with `enitrunk org status`, or stop one with `aws cloudformation stop-stack-set-operation --stack-set-name {stack_set} --operation-id ID`"
+    )]
+    OrgInterrupted { stack_set: String },
+    #[error(
+        "account {account} has no role AWSCloudFormationStackSetAdministrationRole, which self-managed stack sets need; create it with AWS's template ({url}), and AWSCloudFormationStackSetExecutionRole in each target account ({execution}). Nothing was deployed",
+        url = crate::stackset::ADMINISTRATION_ROLE_TEMPLATE,
+        execution = crate::stackset::EXECUTION_ROLE_TEMPLATE
+    )]
+    NoAdministrationRole { account: String },
+    #[error(
+        "StackSets has no trusted access to the organization, which --ous (service-managed) needs; turn it on from the management account with `aws cloudformation activate-organizations-access`. Nothing was deployed"
+    )]
+    NoTrustedAccess,
     #[error("stack `{stack}` has no output `{output}`; was it deployed by enitrunk?")]
     MissingOutput { stack: String, output: &'static str },
 }
@@ -262,7 +286,8 @@ impl Error {
             | Error::RefreshInterrupted { .. }
             | Error::Cancelled { .. }
             | Error::LeftChangeSet { .. }
-            | Error::ProofInterrupted { .. } => 130,
+            | Error::ProofInterrupted { .. }
+            | Error::OrgInterrupted { .. } => 130,
             // The stack is there, the proof is not: a state to act on, not a crash.
             Error::NotTrunked { .. } | Error::NotRegistered { .. } => 3,
             _ => 1,

@@ -10,7 +10,7 @@
 //! | layer | module | owns |
 //! |---|---|---|
 //! | edge | `cli` | arguments, dispatch, text or JSON output |
-//! | commands | `commands::{init, plan, render, validate, deploy, status, roll, destroy, inspect, enable}` | one command each: its arguments, steps and report (`enable` deploys through `deploy` and undoes through `destroy`) |
+//! | commands | `commands::{init, plan, render, validate, deploy, status, roll, destroy, inspect, enable, org}` | one command each: its arguments, steps and report (`enable` deploys through `deploy` and undoes through `destroy`) |
 //! | config | `config` (`raw`, `validator`, `spec`, `diagnostic`) | `enitrunk.yaml` to a [`config::Spec`], errors with file:line:column |
 //! | facts | `instance_types` | the EC2 instance-type table: ENI limits, trunking support, schedulable memory |
 //! | workload | `plan` | tasks per instance with and without trunking |
@@ -24,6 +24,7 @@
 //! | AWS | `cluster` | any ECS cluster: that it exists, its capacity providers and their groups |
 //! | AWS | `container_instances`, `ecs_services`, `proof` | container instances and their trunks (or why not), services and their pending tasks, waiting for the group's instances to register |
 //! | AWS | `refresh` | Auto Scaling instance refresh: start, follow |
+//! | AWS | `stackset` | StackSets for `org`: a stack set and its instances, the preview per account × region, operations started and followed, the table |
 //! | local | `localstack`, `workspace` | `--local`: LocalStack through `localstack/run`; the source tree |
 //! | terminal | `progress`, `prompt` | progress lines for long waits; yes/no questions |
 //! | errors | `error`, `event` | the CLI's errors; stack events and the root cause of a failure |
@@ -48,6 +49,7 @@ pub mod proof;
 pub mod refresh;
 pub mod render;
 pub mod stack;
+pub mod stackset;
 pub mod template;
 pub mod trust;
 pub mod validate;

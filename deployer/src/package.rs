@@ -201,25 +201,38 @@ pub async fn upload(
         }
         None => {
             let bucket = bucket_name(account, &aws.region);
-            ensure_bucket(aws, &bucket, account, progress).await?;
+            ensure_bucket(aws, &bucket, account, &Readers::Owner, progress).await?;
             bucket
         }
     };
+    let uploaded = put_if_missing(aws, account, &bucket, &zip, &key, progress).await?;
+    Ok(CodeLocation {
+        bucket,
+        key,
+        uploaded,
+    })
+}
+
+/// Uploads `zip` as `key` unless that content is there already (the key is its hash).
+async fn put_if_missing(
+    aws: &Aws,
+    account: &str,
+    bucket: &str,
+    zip: &[u8],
+    key: &str,
+    progress: &mut Progress<'_>,
+) -> Result<bool, Error> {
     if aws
         .s3
         .head_object()
-        .bucket(&bucket)
-        .key(&key)
+        .bucket(bucket)
+        .key(key)
         .expected_bucket_owner(account)
         .send()
         .await
         .is_ok()
     {
-        return Ok(CodeLocation {
-            bucket,
-            key,
-            uploaded: false,
-        });
+        return Ok(false);
     }
     progress.line(&format!(
         "uploading s3://{bucket}/{key} ({} KiB)",
@@ -227,18 +240,14 @@ pub async fn upload(
     ));
     aws.s3
         .put_object()
-        .bucket(&bucket)
-        .key(&key)
+        .bucket(bucket)
+        .key(key)
         .expected_bucket_owner(account)
-        .body(ByteStream::from(zip))
+        .body(ByteStream::from(zip.to_vec()))
         .send()
         .await
         .map_err(|e| Error::aws(format!("upload s3://{bucket}/{key}"), &e))?;
-    Ok(CodeLocation {
-        bucket,
-        key,
-        uploaded: true,
-    })
+    Ok(true)
 }
 
 /// What `HeadBucket` with `ExpectedBucketOwner` says of a bucket.
@@ -282,6 +291,7 @@ async fn ensure_bucket(
     aws: &Aws,
     bucket: &str,
     account: &str,
+    readers: &Readers,
     progress: &mut Progress<'_>,
 ) -> Result<(), Error> {
     let not_yours = || Error::ArtifactBucketNotYours {
@@ -289,12 +299,17 @@ async fn ensure_bucket(
         account: account.to_owned(),
     };
     match find_bucket(aws, bucket, account).await? {
+        // The readers may have changed (accounts added): the policy is set every time.
+        Found::Yours if *readers != Readers::Owner => {
+            return put_policy(aws, bucket, account, readers).await;
+        }
         Found::Yours => return Ok(()),
         Found::NotYours => return Err(not_yours()),
         Found::Missing => {}
     }
     progress.line(&format!(
-        "creating artifact bucket {bucket} (encrypted, public access blocked, TLS only, artifacts expire after {ARTIFACT_EXPIRY_DAYS} days)"
+        "creating artifact bucket {bucket} (encrypted, public access blocked, TLS only{}, artifacts expire after {ARTIFACT_EXPIRY_DAYS} days)",
+        readers.said()
     ));
     let mut create = aws.s3.create_bucket().bucket(bucket);
     // us-east-1 is the one region that rejects an explicit location constraint.
@@ -313,11 +328,16 @@ async fn ensure_bucket(
             _ => return Err(Error::aws(format!("create bucket {bucket}"), &e)),
         }
     }
-    set_up_bucket(aws, bucket, account).await
+    set_up_bucket(aws, bucket, account, readers).await
 }
 
 /// No public access, default encryption, TLS only, and old artifacts expiring.
-async fn set_up_bucket(aws: &Aws, bucket: &str, account: &str) -> Result<(), Error> {
+async fn set_up_bucket(
+    aws: &Aws,
+    bucket: &str,
+    account: &str,
+    readers: &Readers,
+) -> Result<(), Error> {
     aws.s3
         .put_public_access_block()
         .bucket(bucket)
@@ -354,14 +374,7 @@ async fn set_up_bucket(aws: &Aws, bucket: &str, account: &str) -> Result<(), Err
         .send()
         .await
         .map_err(|e| Error::aws(format!("set default encryption on bucket {bucket}"), &e))?;
-    aws.s3
-        .put_bucket_policy()
-        .bucket(bucket)
-        .expected_bucket_owner(account)
-        .policy(tls_only_policy(bucket, aws.partition()))
-        .send()
-        .await
-        .map_err(|e| Error::aws(format!("set the TLS-only policy on bucket {bucket}"), &e))?;
+    put_policy(aws, bucket, account, readers).await?;
     let expire = LifecycleRule::builder()
         .id("enitrunk-artifacts-expire")
         .status(ExpirationStatus::Enabled)
@@ -399,23 +412,144 @@ async fn set_up_bucket(aws: &Aws, bucket: &str, account: &str) -> Result<(), Err
     Ok(())
 }
 
-/// Denies every request to the bucket and its objects that does not use TLS.
-fn tls_only_policy(bucket: &str, partition: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "TlsOnly",
-            "Effect": "Deny",
+async fn put_policy(
+    aws: &Aws,
+    bucket: &str,
+    account: &str,
+    readers: &Readers,
+) -> Result<(), Error> {
+    aws.s3
+        .put_bucket_policy()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .policy(bucket_policy(bucket, aws.partition(), readers))
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("set the bucket policy of {bucket}"), &e))?;
+    Ok(())
+}
+
+/// Who besides the owner may read a bucket's packages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Readers {
+    Owner,
+    /// The principals of one organization (`aws:PrincipalOrgID`), for service-managed stack sets.
+    Organization(String),
+    /// These accounts, for self-managed stack sets.
+    Accounts(Vec<String>),
+}
+
+impl Readers {
+    fn said(&self) -> String {
+        match self {
+            Readers::Owner => String::new(),
+            Readers::Organization(id) => format!(", readable by organization {id}"),
+            Readers::Accounts(a) => format!(", readable by accounts {}", a.join(", ")),
+        }
+    }
+}
+
+/// Denies every request to the bucket and its objects that does not use TLS; lets `readers`
+/// get the packages (only the packages: `enitrunk/*`).
+fn bucket_policy(bucket: &str, partition: &str, readers: &Readers) -> String {
+    let mut statements = vec![serde_json::json!({
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [
+            format!("arn:{partition}:s3:::{bucket}"),
+            format!("arn:{partition}:s3:::{bucket}/*"),
+        ],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    })];
+    let packages = format!("arn:{partition}:s3:::{bucket}/{PREFIX}*");
+    match readers {
+        Readers::Owner => {}
+        Readers::Organization(id) => statements.push(serde_json::json!({
+            "Sid": "OrganizationReadsPackages",
+            "Effect": "Allow",
             "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [
-                format!("arn:{partition}:s3:::{bucket}"),
-                format!("arn:{partition}:s3:::{bucket}/*"),
-            ],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
-    })
-    .to_string()
+            "Action": "s3:GetObject",
+            "Resource": packages,
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": id}},
+        })),
+        Readers::Accounts(accounts) => statements.push(serde_json::json!({
+            "Sid": "AccountsReadPackages",
+            "Effect": "Allow",
+            "Principal": {"AWS": accounts
+                .iter()
+                .map(|a| format!("arn:{partition}:iam::{a}:root"))
+                .collect::<Vec<_>>()},
+            "Action": "s3:GetObject",
+            "Resource": packages,
+        })),
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+/// `enitrunk-org-<account>`: the prefix of a stack set's artifact buckets,
+/// `<prefix>-<region>` in each region it deploys to (Lambda reads a package only from its own
+/// region). Checked for its owner like [`bucket_name`].
+pub fn org_bucket_prefix(account: &str) -> String {
+    format!("enitrunk-org-{account}")
+}
+
+/// Puts `zip` (named `key`) into `bucket` in `aws`'s region, creating and setting up the bucket
+/// on first use, with a policy that lets `readers` get it.
+pub async fn upload_shared(
+    aws: &Aws,
+    account: &str,
+    bucket: &str,
+    zip: &[u8],
+    key: &str,
+    readers: &Readers,
+    progress: &mut Progress<'_>,
+) -> Result<bool, Error> {
+    ensure_bucket(aws, bucket, account, readers, progress).await?;
+    put_if_missing(aws, account, bucket, zip, key, progress).await
+}
+
+/// Empties and deletes a bucket of `account` (one of [`org_bucket_prefix`]'s); `false` when there
+/// was none.
+pub async fn delete_bucket(aws: &Aws, bucket: &str, account: &str) -> Result<bool, Error> {
+    match find_bucket(aws, bucket, account).await? {
+        Found::Yours => {}
+        Found::Missing => return Ok(false),
+        Found::NotYours => {
+            return Err(Error::ArtifactBucketNotYours {
+                bucket: bucket.to_owned(),
+                account: account.to_owned(),
+            });
+        }
+    }
+    let listed = aws
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("list bucket {bucket}"), &e))?;
+    for object in listed.contents() {
+        let Some(key) = object.key() else { continue };
+        aws.s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .expected_bucket_owner(account)
+            .send()
+            .await
+            .map_err(|e| Error::aws(format!("delete s3://{bucket}/{key}"), &e))?;
+    }
+    aws.s3
+        .delete_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(account)
+        .send()
+        .await
+        .map_err(|e| Error::aws(format!("delete bucket {bucket}"), &e))?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -425,7 +559,8 @@ mod tests {
     #[test]
     fn the_bucket_policy_denies_requests_without_tls() {
         let policy: serde_json::Value =
-            serde_json::from_str(&tls_only_policy("b", "aws-cn")).unwrap();
+            serde_json::from_str(&bucket_policy("b", "aws-cn", &Readers::Owner)).unwrap();
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), 1);
         let statement = &policy["Statement"][0];
         assert_eq!(statement["Effect"], "Deny");
         assert_eq!(
@@ -436,6 +571,41 @@ mod tests {
             statement["Condition"]["Bool"]["aws:SecureTransport"],
             "false"
         );
+    }
+
+    #[test]
+    fn shared_buckets_let_only_the_organization_or_the_accounts_read_packages() {
+        let org: serde_json::Value = serde_json::from_str(&bucket_policy(
+            "b",
+            "aws",
+            &Readers::Organization("o-abc".into()),
+        ))
+        .unwrap();
+        let read = &org["Statement"][1];
+        assert_eq!(read["Effect"], "Allow");
+        assert_eq!(read["Action"], "s3:GetObject");
+        assert_eq!(read["Resource"], "arn:aws:s3:::b/enitrunk/*");
+        assert_eq!(
+            read["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+            "o-abc"
+        );
+        let accounts: serde_json::Value = serde_json::from_str(&bucket_policy(
+            "b",
+            "aws",
+            &Readers::Accounts(vec!["111111111111".into(), "222222222222".into()]),
+        ))
+        .unwrap();
+        let read = &accounts["Statement"][1];
+        assert_eq!(
+            read["Principal"]["AWS"],
+            serde_json::json!([
+                "arn:aws:iam::111111111111:root",
+                "arn:aws:iam::222222222222:root"
+            ])
+        );
+        assert!(read.get("Condition").is_none());
+        // The TLS-only deny stays first in both.
+        assert_eq!(accounts["Statement"][0]["Sid"], "TlsOnly");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! LocalStack, again with no changes, with a config change, `status`, `destroy`; a deploy that
 //! fails, its root cause, and the next deploy recovering; a bad config deploying nothing; an IAM
 //! user deploying and reading the setting as the role, with drift; an instance role that does not
-//! trust the function; a cluster made without enitrunk, inspected and rolled.
+//! trust the function; a cluster made without enitrunk, inspected and rolled; `enitrunk org`
+//! through StackSets, self-managed (an account without its execution role within the tolerance)
+//! and service-managed (accounts joining and leaving an OU).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -1433,4 +1435,510 @@ fn enable_for_the_account_default_changes_no_role_and_disable_resets_it() {
     assert_eq!(disabled["result"], "deleted", "{disabled:#}");
     assert!(disabled.get("trust_policy").is_none(), "{disabled:#}");
     assert_eq!(default_now(), "disabled");
+}
+
+/// The administrator account's StackSets role, as the self-managed permissions guide makes it:
+/// CloudFormation assumes it, and it may assume each target account's execution role.
+const ADMINISTRATION_ROLE: &str = "AWSCloudFormationStackSetAdministrationRole";
+const EXECUTION_ROLE: &str = "AWSCloudFormationStackSetExecutionRole";
+const ORG_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+/// `account`'s clients (LocalStack takes a 12-digit access key as that account's root user).
+fn aws_of(h: &Harness, account: &str, region: &str) -> enitrunk::aws::Aws {
+    h.aws.as_principal(
+        aws_sdk_s3::config::Credentials::new(account, "test", None, None, "e2e"),
+        region,
+    )
+}
+
+fn already_exists<E: aws_sdk_iam::error::ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("EntityAlreadyExists")
+}
+
+async fn administration_role(h: &Harness) {
+    let iam = &h.aws.iam;
+    let created = iam
+        .create_role()
+        .role_name(ADMINISTRATION_ROLE)
+        .assume_role_policy_document(
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await;
+    if let Err(e) = created {
+        assert!(
+            e.as_service_error().is_some_and(already_exists),
+            "create {ADMINISTRATION_ROLE}: {e:?}"
+        );
+    }
+    iam.put_role_policy()
+        .role_name(ADMINISTRATION_ROLE)
+        .policy_name("AssumeRole-AWSCloudFormationStackSetExecutionRole")
+        .policy_document(format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/{EXECUTION_ROLE}"}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The execution role in `account`, trusting the administrator account 000000000000, with
+/// `AdministratorAccess`, as AWS's `AWSCloudFormationStackSetExecutionRole.yml` makes it.
+async fn execution_role(h: &Harness, account: &str) {
+    let iam = aws_of(h, account, "us-east-1").iam;
+    let created = iam
+        .create_role()
+        .role_name(EXECUTION_ROLE)
+        .assume_role_policy_document(
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await;
+    if let Err(e) = created {
+        assert!(
+            e.as_service_error().is_some_and(already_exists),
+            "create {EXECUTION_ROLE} in {account}: {e:?}"
+        );
+    }
+    iam.attach_role_policy()
+        .role_name(EXECUTION_ROLE)
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("attach AdministratorAccess in {account}: {e:?}"));
+}
+
+/// The instance role a stack instance created, read from its stack with its account's
+/// credentials, and that role's effective `awsvpcTrunking` there.
+fn member_trunking(h: &Harness, instance: &Value) -> (String, String) {
+    let (account, region) = (
+        instance["account"].as_str().unwrap(),
+        instance["region"].as_str().unwrap(),
+    );
+    let stack_id = instance["stack_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no stack of {account} {region}: {instance:#}"));
+    let aws = aws_of(h, account, region);
+    h.block_on(async {
+        let stacks = aws
+            .cfn
+            .describe_stacks()
+            .stack_name(stack_id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe {stack_id} as {account}: {e:?}"));
+        let stack = &stacks.stacks()[0];
+        let role = stack
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some("InstanceRoleArn"))
+            .and_then(|o| o.output_value())
+            .unwrap_or_else(|| panic!("{stack_id} has no InstanceRoleArn output: {stack:?}"))
+            .to_owned();
+        assert!(
+            role.starts_with(&format!("arn:aws:iam::{account}:role/")),
+            "{account}'s instance role is {role}"
+        );
+        let settings = aws
+            .ecs
+            .list_account_settings()
+            .name(aws_sdk_ecs::types::SettingName::AwsvpcTrunking)
+            .principal_arn(&role)
+            .effective_settings(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("ListAccountSettings as {account} in {region}: {e:?}"));
+        let value = settings.settings()[0]
+            .value()
+            .unwrap_or_default()
+            .to_owned();
+        (role, value)
+    })
+}
+
+/// An account id of its own each run (starting with `first`), so no earlier run left it roles,
+/// stacks or an organization.
+fn fresh_account(first: char) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{first}{:011}",
+        (u64::from(nanos) * 7919 + u64::from(std::process::id())) % 100_000_000_000
+    )
+}
+
+/// The stacks of stack set `name` still in `account` and `region`.
+fn member_stacks(h: &Harness, name: &str, account: &str, region: &str) -> Vec<String> {
+    let aws = aws_of(h, account, region);
+    h.block_on(async {
+        let listed = aws.cfn.list_stacks().send().await.unwrap();
+        listed
+            .stack_summaries()
+            .iter()
+            .filter(|s| s.stack_status() != Some(&StackStatus::DeleteComplete))
+            .filter_map(|s| s.stack_name())
+            .filter(|n| n.starts_with(&format!("StackSet-{name}-")))
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+fn org(dir: &Path, name: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--local", "--stack-name", name, "org"];
+    all.extend_from_slice(args);
+    enitrunk(dir, &all)
+}
+
+/// Self-managed StackSets: `org deploy` to two accounts in two regions turns trunking on for
+/// each account's instance role there (read with that account's credentials), `org status`
+/// lists the four instances CURRENT, a second deploy changes nothing, and `org destroy` leaves
+/// no stack in any account and no artifact bucket.
+#[test]
+fn org_deploy_turns_trunking_on_in_each_account_and_region_and_org_destroy_removes_it() {
+    let h = harness(BOOTSTRAP);
+    let members = ["111111111111", "222222222222"];
+    h.block_on(async {
+        administration_role(h).await;
+        for m in members {
+            execution_role(h, m).await;
+        }
+    });
+    let dir = workdir("org");
+    let name = stack::unique_name("org");
+    let deploy_args = [
+        "deploy",
+        "--accounts",
+        "111111111111,222222222222",
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--yes",
+        "--bootstrap",
+        BOOTSTRAP,
+    ];
+    let out = org(&dir, &name, &deploy_args);
+    assert!(out.status.success(), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (account, region) in [("111111111111", "eu-west-1"), ("222222222222", "us-east-1")] {
+        assert!(
+            stderr.contains(account) && stderr.contains(region),
+            "the progress names each account and region: {}",
+            show(&out)
+        );
+    }
+
+    let mut json = deploy_args.to_vec();
+    json.extend_from_slice(&["--output", "json"]);
+    let status = json_of(&org(&dir, &name, &["status", "--output", "json"]));
+    let instances = status["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 4, "{status:#}");
+    let mut roles = std::collections::BTreeSet::new();
+    for i in instances {
+        assert_eq!(i["status"], "CURRENT", "{status:#}");
+        let (role, value) = member_trunking(h, i);
+        assert_eq!(value, "enabled", "{role} in {}: {status:#}", i["region"]);
+        roles.insert(role);
+    }
+    assert_eq!(roles.len(), 4, "one instance role per account and region");
+    for account in members {
+        for region in ORG_REGIONS {
+            assert!(
+                instances
+                    .iter()
+                    .any(|i| i["account"] == account && i["region"] == region),
+                "no instance for {account} {region}: {status:#}"
+            );
+        }
+    }
+
+    let again = org(&dir, &name, &json);
+    assert!(again.status.success(), "{}", show(&again));
+    assert_eq!(json_of(&again)["result"], "unchanged", "{}", show(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("no changes"),
+        "{}",
+        show(&again)
+    );
+
+    let out = org(&dir, &name, &["destroy", "--yes", "--output", "json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let destroyed = json_of(&out);
+    assert_eq!(destroyed["instances_deleted"], 4, "{destroyed:#}");
+    assert_eq!(
+        destroyed["buckets_deleted"].as_array().map(Vec::len),
+        Some(2),
+        "one artifact bucket per region: {destroyed:#}"
+    );
+    for account in members {
+        for region in ORG_REGIONS {
+            let left = member_stacks(h, &name, account, region);
+            assert!(left.is_empty(), "{account} {region} keeps {left:?}");
+        }
+    }
+    let status = json_of(&org(&dir, &name, &["status", "--output", "json"]));
+    assert_eq!(status["status"], "absent", "{status:#}");
+}
+
+/// An account without the execution role fails with the reason StackSets gives, the others
+/// deploy within the failure tolerance, and `org deploy` exits 1 naming it; once the role
+/// exists, the next deploy brings that account's instances up and destroy removes everything.
+#[test]
+fn an_account_without_the_execution_role_fails_with_its_reason_within_the_tolerance() {
+    let h = harness(BOOTSTRAP);
+    let lacking = fresh_account('4');
+    h.block_on(async {
+        administration_role(h).await;
+        execution_role(h, "111111111111").await;
+        execution_role(h, "222222222222").await;
+    });
+    let dir = workdir("org-tolerance");
+    let name = stack::unique_name("org-tolerance");
+    let accounts = format!("111111111111,222222222222,{lacking}");
+    let deploy_args = [
+        "deploy",
+        "--accounts",
+        &accounts,
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--failure-tolerance-percent",
+        "34",
+        "--max-concurrent-percent",
+        "100",
+        "--yes",
+        "--bootstrap",
+        BOOTSTRAP,
+    ];
+    let out = org(&dir, &name, &deploy_args);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "Account {lacking} should have '{EXECUTION_ROLE}' role with trust relationship to Role '{ADMINISTRATION_ROLE}'"
+        )),
+        "the failed account's reason: {}",
+        show(&out)
+    );
+    // The summary on stdout lists each failed instance with its reason and what to do.
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains(&format!(
+            "{lacking} us-east-1: FAILED: Account {lacking} should have"
+        )) && summary.contains(&format!("create {EXECUTION_ROLE} in that account")),
+        "what to do: {}",
+        show(&out)
+    );
+    let status = json_of(&org(&dir, &name, &["status", "--output", "json"]));
+    let instances = status["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 6, "{status:#}");
+    for i in instances {
+        if i["account"] == lacking.as_str() {
+            assert_ne!(i["status"], "CURRENT", "{status:#}");
+            assert!(
+                i["stack_id"].is_null() || i["detailed_status"] == "FAILED",
+                "{status:#}"
+            );
+        } else {
+            assert_eq!(i["status"], "CURRENT", "{status:#}");
+            assert_eq!(member_trunking(h, i).1, "enabled", "{status:#}");
+        }
+    }
+
+    h.block_on(execution_role(h, &lacking));
+    let out = org(&dir, &name, &deploy_args);
+    assert!(out.status.success(), "{}", show(&out));
+    let status = json_of(&org(&dir, &name, &["status", "--output", "json"]));
+    for i in status["instances"].as_array().expect("instances") {
+        assert_eq!(i["status"], "CURRENT", "{status:#}");
+    }
+    let out = org(&dir, &name, &["destroy", "--yes"]);
+    assert!(out.status.success(), "{}", show(&out));
+    for region in ORG_REGIONS {
+        assert!(member_stacks(h, &name, &lacking, region).is_empty());
+    }
+}
+
+/// `org status --output json` of a stack set in `management`'s account, polled until `done`
+/// holds (auto-deployment runs as operations of its own, after `MoveAccount` returns).
+fn org_status_until(
+    dir: &Path,
+    management: &(String, String),
+    name: &str,
+    what: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = enitrunk_as(
+            dir,
+            management,
+            &["--stack-name", name, "org", "status", "--output", "json"],
+        );
+        let status = json_of(&out);
+        if done(status["instances"].as_array().expect("instances")) {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still not {what} after 120s: {status:#}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Service-managed StackSets: `org deploy --ous` reaches the accounts of the OU (not the
+/// management account, not an account outside it), an account moved into the OU afterwards
+/// gets trunking by itself (auto-deployment), one moved out loses its stacks, and `org
+/// destroy` leaves nothing.
+#[test]
+fn org_deploy_to_an_ou_reaches_the_accounts_that_join_it_later() {
+    let h = harness(BOOTSTRAP);
+    let management = (fresh_account('5'), "test".to_owned());
+    let admin = aws_of(h, &management.0, "us-east-1");
+    let (root, ou, members) = h.block_on(async {
+        let orgs = &admin.organizations;
+        orgs.create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .expect("CreateOrganization");
+        let root = orgs.list_roots().send().await.unwrap().roots()[0]
+            .id()
+            .unwrap()
+            .to_owned();
+        let ou = orgs
+            .create_organizational_unit()
+            .parent_id(&root)
+            .name("clusters")
+            .send()
+            .await
+            .expect("CreateOrganizationalUnit")
+            .organizational_unit()
+            .and_then(|u| u.id())
+            .unwrap()
+            .to_owned();
+        let mut members = Vec::new();
+        for i in 0..3 {
+            let created = orgs
+                .create_account()
+                .email(format!("team{i}@example.com"))
+                .account_name(format!("team{i}"))
+                .send()
+                .await
+                .expect("CreateAccount");
+            members.push(
+                created
+                    .create_account_status()
+                    .and_then(|s| s.account_id())
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        for m in &members[..2] {
+            orgs.move_account()
+                .account_id(m)
+                .source_parent_id(&root)
+                .destination_parent_id(&ou)
+                .send()
+                .await
+                .expect("MoveAccount");
+        }
+        admin
+            .cfn
+            .activate_organizations_access()
+            .send()
+            .await
+            .expect("ActivateOrganizationsAccess");
+        (root, ou, members)
+    });
+    let dir = workdir("org-ous");
+    let name = stack::unique_name("org-ous");
+    let out = enitrunk_as(
+        &dir,
+        &management,
+        &[
+            "--stack-name",
+            &name,
+            "org",
+            "deploy",
+            "--ous",
+            &ou,
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--max-concurrent-percent",
+            "100",
+            "--yes",
+            "--bootstrap",
+            BOOTSTRAP,
+        ],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let status = org_status_until(&dir, &management, &name, "deployed", |_| true);
+    let instances = status["instances"].as_array().expect("instances");
+    let accounts: std::collections::BTreeSet<&str> = instances
+        .iter()
+        .map(|i| i["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        accounts,
+        members[..2].iter().map(String::as_str).collect(),
+        "the OU's accounts, not the management account or one outside: {status:#}"
+    );
+    assert_eq!(instances.len(), 4, "{status:#}");
+    for i in instances {
+        assert_eq!(i["status"], "CURRENT", "{status:#}");
+        assert_eq!(i["organizational_unit_id"], ou.as_str(), "{status:#}");
+        assert_eq!(member_trunking(h, i).1, "enabled", "{status:#}");
+    }
+
+    // The third account joins the OU: StackSets deploys to it without another `org deploy`.
+    let (joining, leaving) = (&members[2], &members[0]);
+    let moved = |account: &str, from: &str, to: &str| {
+        h.block_on(async {
+            admin
+                .organizations
+                .move_account()
+                .account_id(account)
+                .source_parent_id(from)
+                .destination_parent_id(to)
+                .send()
+                .await
+                .expect("MoveAccount");
+        });
+    };
+    moved(joining, &root, &ou);
+    let status = org_status_until(&dir, &management, &name, "auto-deployed", |all| {
+        all.iter()
+            .filter(|i| i["account"] == joining.as_str() && i["status"] == "CURRENT")
+            .count()
+            == 2
+    });
+    for i in status["instances"].as_array().unwrap() {
+        if i["account"] == joining.as_str() {
+            assert_eq!(member_trunking(h, i).1, "enabled", "{status:#}");
+        }
+    }
+
+    // One leaves it: its instances and (RetainStacksOnAccountRemoval off) its stacks go.
+    moved(leaving, &ou, &root);
+    org_status_until(&dir, &management, &name, "removed", |all| {
+        all.len() == 4 && all.iter().all(|i| i["account"] != leaving.as_str())
+    });
+    for region in ORG_REGIONS {
+        let left = member_stacks(h, &name, leaving, region);
+        assert!(left.is_empty(), "{leaving} {region} keeps {left:?}");
+    }
+
+    let out = enitrunk_as(
+        &dir,
+        &management,
+        &["--stack-name", &name, "org", "destroy", "--yes"],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    for account in &members {
+        for region in ORG_REGIONS {
+            let left = member_stacks(h, &name, account, region);
+            assert!(left.is_empty(), "{account} {region} keeps {left:?}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod destroy;
 pub mod enable;
 pub mod init;
 pub mod inspect;
+pub mod org;
 pub mod plan;
 pub mod render;
 pub mod roll;

@@ -6,7 +6,7 @@
 
 mod cluster;
 mod network;
-mod org;
+pub mod org;
 pub mod trunking;
 
 use std::path::{Path, PathBuf};

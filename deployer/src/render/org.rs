@@ -24,11 +24,37 @@ const PASSED: [&str; 4] = [
 
 /// The stack instances' template.
 pub fn member(spec: &Spec) -> Template {
-    let mut member = Template::new(
-        "enitrunk: turns on ENI trunking (ECS account setting awsvpcTrunking) for the container-instance role, in each account and region of the stack set",
-    );
-    trunking::add_in(&mut member, spec, CodeIn::BucketPerRegion);
-    member
+    member_for(spec, Scope::Role)
+}
+
+/// What each stack instance turns trunking on for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// An instance role (and profile) created in each account, for the team's clusters to use
+    Role,
+    /// The account default, for accounts whose clusters use roles of their own
+    AccountDefault,
+}
+
+/// The stack instances' template for `scope`.
+pub fn member_for(spec: &Spec, scope: Scope) -> Template {
+    match scope {
+        Scope::Role => {
+            let mut member = Template::new(
+                "enitrunk: turns on ENI trunking (ECS account setting awsvpcTrunking) for the container-instance role, in each account and region of the stack set",
+            );
+            trunking::add_in(&mut member, spec, CodeIn::BucketPerRegion);
+            member
+        }
+        Scope::AccountDefault => {
+            let mut member = Template::new(
+                "enitrunk: turns on the account default of ENI trunking (ECS account setting awsvpcTrunking), in each account and region of the stack set",
+            );
+            trunking::add_account_default_in(&mut member, spec, CodeIn::BucketPerRegion);
+            member
+        }
+    }
 }
 
 pub fn add(t: &mut Template, spec: &Spec) {

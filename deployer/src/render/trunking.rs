@@ -154,11 +154,15 @@ pub fn add_for_existing_role(t: &mut Template, spec: &Spec) {
 /// the account default on, and no role (the default covers every principal without a setting of
 /// its own).
 pub fn add_account_default(t: &mut Template, spec: &Spec) {
-    code_parameters(t, CodeIn::OneBucket);
+    add_account_default_in(t, spec, CodeIn::OneBucket);
+}
+
+pub fn add_account_default_in(t: &mut Template, spec: &Spec, code: CodeIn) {
+    code_parameters(t, code);
     on_delete_parameter(t, spec);
     function_log_group(t);
     function_role(t, false, None);
-    function(t, spec, CodeIn::OneBucket);
+    function(t, spec, code);
     custom_resource(t, None);
     for (name, description, value) in function_outputs() {
         t.output(name, description, value);
