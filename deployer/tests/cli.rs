@@ -231,6 +231,48 @@ fn the_account_default_with_a_role_is_refused_before_any_aws_call() {
 }
 
 #[test]
+fn org_deploy_without_targets_or_with_a_bad_org_section_is_refused_before_any_aws_call() {
+    let dir = tempdir("org-refused");
+    // --local would start LocalStack: the refusal comes first, with nothing running.
+    let out = enitrunk(
+        &dir,
+        &[
+            "--local",
+            "org",
+            "deploy",
+            "--regions",
+            "us-east-1",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("name the targets: --accounts"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("LocalStack"),
+        "{}",
+        text(&out)
+    );
+
+    std::fs::write(
+        dir.join("enitrunk.yaml"),
+        "org:\n  accounts: [\"111111111111\"]\n  regions: [us-east-1]\n  call_as: DELEGATED_ADMIN\n",
+    )
+    .unwrap();
+    let out = enitrunk(&dir, &["--local", "org", "deploy", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("enitrunk.yaml:4:12: org.call_as DELEGATED_ADMIN is for org.ous"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn a_cluster_outside_enitrunk_is_read_without_a_config_and_without_starting_localstack() {
     let dir = tempdir("outside-no-config");
     // A broken ./enitrunk.yaml is not read: the cluster is not enitrunk's.

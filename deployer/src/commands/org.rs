@@ -15,7 +15,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::aws::{Aws, RemoteArgs, Session};
-use crate::config::Spec;
+use custom_resource_lambda::properties::Scope as TrunkingScope;
+
+use crate::config::{self, Spec};
 use crate::error::Error;
 use crate::package::{self, Readers};
 use crate::progress::Progress;
@@ -44,9 +46,10 @@ pub enum OrgCommand {
 #[derive(Clone, Debug, Args)]
 pub struct StackSetArgs {
     /// SELF from the organization's management account (or for self-managed stack sets);
-    /// DELEGATED_ADMIN from a delegated administrator account for StackSets
-    #[arg(long, value_enum, default_value_t = CallAsArg::SelfAccount)]
-    pub call_as: CallAsArg,
+    /// DELEGATED_ADMIN from a delegated administrator account for StackSets [default: the
+    /// config's org.call_as, else SELF]
+    #[arg(long, value_enum)]
+    pub call_as: Option<CallAsArg>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -62,28 +65,31 @@ pub struct OrgDeployArgs {
     #[command(flatten)]
     pub stack_set: StackSetArgs,
     /// Self-managed: these accounts (comma-separated), through their
-    /// AWSCloudFormationStackSetExecutionRole
-    #[arg(long, value_delimiter = ',', value_parser = account_arg)]
-    #[arg(required_unless_present = "ous", conflicts_with = "ous")]
+    /// AWSCloudFormationStackSetExecutionRole [default: the config's org.accounts]
+    #[arg(long, value_delimiter = ',', value_parser = account_arg, conflicts_with = "ous")]
     pub accounts: Vec<String>,
     /// Service-managed: every account of these organizational units (ou-...), now and as
-    /// accounts join them
+    /// accounts join them [default: the config's org.ous]
     #[arg(long, value_delimiter = ',', value_parser = ou_arg)]
     pub ous: Vec<String>,
     /// Regions of each account (comma-separated): awsvpcTrunking is per account and region
-    #[arg(long, value_delimiter = ',', required = true, value_parser = region_arg)]
+    /// [default: the config's org.regions]
+    #[arg(long, value_delimiter = ',', value_parser = region_arg)]
     pub regions: Vec<String>,
-    /// What each account gets trunking for
-    #[arg(long, value_enum, default_value_t = Scope::Role)]
-    pub scope: Scope,
-    /// Share of the accounts deployed at once, per region
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(i32).range(1..=100))]
-    pub max_concurrent_percent: i32,
+    /// What each account gets trunking for [default: the config's trunking.scope, else role]
+    #[arg(long, value_enum)]
+    pub scope: Option<Scope>,
+    /// Share of the accounts deployed at once, per region [default: the config's
+    /// org.max_concurrent_percent, else 25]
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub max_concurrent_percent: Option<i32>,
     /// Share of the accounts that may fail, per region, before the operation stops the rest
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=100))]
-    pub failure_tolerance_percent: i32,
+    /// [default: the config's org.failure_tolerance_percent, else 0]
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=100))]
+    pub failure_tolerance_percent: Option<i32>,
     /// Service-managed: keep an account's stacks (and its setting) when it leaves the OUs
-    #[arg(long, requires = "ous")]
+    /// [default: the config's org.retain_stacks_on_account_removal]
+    #[arg(long)]
     pub retain_stacks_on_account_removal: bool,
     /// Deploy without asking
     #[arg(long, short = 'y')]
@@ -103,41 +109,106 @@ pub struct OrgDestroyArgs {
 }
 
 fn account_arg(s: &str) -> Result<String, String> {
-    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(s.to_owned())
-    } else {
-        Err("an account id is 12 digits".into())
-    }
+    config::check_account_id(s)
+        .map(|()| s.to_owned())
+        .map_err(str::to_owned)
 }
 
 fn ou_arg(s: &str) -> Result<String, String> {
-    // ou-<root part>-<ou part>, or the root r-... (API_DeploymentTargets)
-    let ok = (s.starts_with("ou-") && s.matches('-').count() == 2 || s.starts_with("r-"))
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err("an organizational unit id looks like ou-abcd-12345678 (or a root, r-abcd)".into())
-    }
+    config::check_ou_id(s)
+        .map(|()| s.to_owned())
+        .map_err(str::to_owned)
 }
 
 fn region_arg(s: &str) -> Result<String, String> {
-    let parts: Vec<&str> = s.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit());
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err("a region looks like us-east-1".into())
-    }
+    config::check_region_name(s)
+        .map(|()| s.to_owned())
+        .map_err(str::to_owned)
 }
 
 impl StackSetArgs {
-    fn delegated(&self) -> bool {
-        self.call_as == CallAsArg::DelegatedAdmin
+    fn delegated(&self, spec: &Spec) -> bool {
+        self.call_as
+            .map_or(spec.org.delegated_admin, |c| c == CallAsArg::DelegatedAdmin)
+    }
+}
+
+/// What `org deploy` does: its flags, else the config's `org:` (and `trunking.scope`), else
+/// the defaults.
+struct Wanted {
+    targets: Targets,
+    regions: Vec<String>,
+    scope: Scope,
+    preferences: Preferences,
+    retain_stacks_on_account_removal: bool,
+    delegated: bool,
+}
+
+impl Wanted {
+    fn of(spec: &Spec, args: &OrgDeployArgs) -> Result<Wanted, Error> {
+        let org = &spec.org;
+        let targets = if !args.accounts.is_empty() {
+            Targets::Accounts(dedup(&args.accounts))
+        } else if !args.ous.is_empty() {
+            Targets::Ous(dedup(&args.ous))
+        } else if !org.accounts.is_empty() {
+            Targets::Accounts(dedup(&org.accounts))
+        } else if !org.ous.is_empty() {
+            Targets::Ous(dedup(&org.ous))
+        } else {
+            return Err(Error::Usage(
+                "name the targets: --accounts 111111111111,... (self-managed) or --ous ou-... (service-managed), or org.accounts or org.ous in enitrunk.yaml",
+            ));
+        };
+        let regions = if args.regions.is_empty() {
+            dedup(&org.regions)
+        } else {
+            dedup(&args.regions)
+        };
+        if regions.is_empty() {
+            return Err(Error::Usage(
+                "name the regions: --regions us-east-1,... or org.regions in enitrunk.yaml (awsvpcTrunking is per account and region)",
+            ));
+        }
+        let retain = args.retain_stacks_on_account_removal || org.retain_stacks_on_account_removal;
+        let delegated = args.stack_set.delegated(spec);
+        // API_CreateStackSet: AutoDeployment and CallAs DELEGATED_ADMIN are service-managed only.
+        if !targets.service_managed() && retain {
+            return Err(Error::Usage(
+                "--retain-stacks-on-account-removal works with --ous (service-managed) only",
+            ));
+        }
+        if !targets.service_managed() && delegated {
+            return Err(Error::Usage(
+                "--call-as DELEGATED_ADMIN works with --ous (service-managed) only",
+            ));
+        }
+        let percent = |flag: Option<i32>, config: Option<u32>, default: i32| {
+            flag.or(config.and_then(|c| i32::try_from(c).ok()))
+                .unwrap_or(default)
+        };
+        Ok(Wanted {
+            targets,
+            regions,
+            scope: args.scope.unwrap_or(match spec.trunking.scope {
+                TrunkingScope::Role => Scope::Role,
+                TrunkingScope::AccountDefault => Scope::AccountDefault,
+            }),
+            preferences: Preferences {
+                max_concurrent_percent: percent(
+                    args.max_concurrent_percent,
+                    org.max_concurrent_percent,
+                    25,
+                ),
+                failure_tolerance_percent: percent(
+                    args.failure_tolerance_percent,
+                    org.failure_tolerance_percent,
+                    0,
+                ),
+            },
+            retain_stacks_on_account_removal: retain,
+            delegated,
+        })
     }
 }
 
@@ -307,19 +378,14 @@ async fn deploy_steps(
     progress: &mut Progress<'_>,
     prompt: &mut Prompt<'_>,
 ) -> Result<OrgDeployReport, Error> {
-    let targets = if args.ous.is_empty() {
-        Targets::Accounts(dedup(&args.accounts))
-    } else {
-        Targets::Ous(dedup(&args.ous))
-    };
-    let regions = dedup(&args.regions);
-    let delegated = args.stack_set.delegated();
-    if delegated && !targets.service_managed() {
-        // API_CreateStackSet: CallAs DELEGATED_ADMIN is for service-managed stack sets only.
-        return Err(Error::Usage(
-            "--call-as DELEGATED_ADMIN works with --ous (service-managed) only",
-        ));
-    }
+    let Wanted {
+        targets,
+        regions,
+        scope,
+        preferences,
+        retain_stacks_on_account_removal,
+        delegated,
+    } = Wanted::of(spec, args)?;
     let session = Session::start(spec, remote, progress).await?;
     let (aws, admin) = (&session.aws, session.account.as_str());
     progress.line(&format!(
@@ -389,7 +455,7 @@ async fn deploy_steps(
         package::upload_shared(&regional, admin, &bucket, &zip, &key, &readers, progress).await?;
     }
 
-    let body = org::member_for(spec, args.scope).to_yaml(&format!(
+    let body = org::member_for(spec, scope).to_yaml(&format!(
         "enitrunk org deploy: the stack instances of stack set {name}"
     ));
     let parameters = vec![
@@ -402,7 +468,7 @@ async fn deploy_steps(
         template_body: &body,
         parameters: &parameters,
         targets: &targets,
-        retain_stacks_on_account_removal: args.retain_stacks_on_account_removal,
+        retain_stacks_on_account_removal,
         delegated,
     };
     let changes = existing.as_ref().is_some_and(|e| {
@@ -422,7 +488,7 @@ async fn deploy_steps(
             stack_set_id: existing.map(|e| e.id).unwrap_or_default(),
             administrator_account: admin.to_owned(),
             permission_model,
-            scope: args.scope,
+            scope,
             result: "unchanged",
             bucket_prefix: prefix,
             code_key: key,
@@ -447,10 +513,6 @@ async fn deploy_steps(
     {
         return Err(Error::NeedsYes("org deploy (answered no)"));
     }
-    let preferences = Preferences {
-        max_concurrent_percent: args.max_concurrent_percent,
-        failure_tolerance_percent: args.failure_tolerance_percent,
-    };
     let stack_set_id = match &existing {
         Some(e) => e.id.clone(),
         None => {
@@ -491,7 +553,7 @@ async fn deploy_steps(
         stack_set_id,
         administrator_account: admin.to_owned(),
         permission_model,
-        scope: args.scope,
+        scope,
         result: if existing.is_some() {
             "updated"
         } else {
@@ -707,7 +769,7 @@ pub async fn status(
 ) -> Result<OrgStatusReport, Error> {
     let name = stack_set_name(spec, remote);
     let session = Session::existing(spec, remote).await?;
-    let (cfn, delegated) = (&session.aws.cfn, args.delegated());
+    let (cfn, delegated) = (&session.aws.cfn, args.delegated(spec));
     let Some(info) = stackset::describe(cfn, &name, delegated).await? else {
         return Ok(OrgStatusReport {
             stack_set_name: name,
@@ -812,7 +874,7 @@ async fn destroy_steps(
 ) -> Result<OrgDestroyReport, Error> {
     let session = Session::existing(spec, remote).await?;
     let (aws, admin) = (&session.aws, session.account.as_str());
-    let delegated = args.stack_set.delegated();
+    let delegated = args.stack_set.delegated(spec);
     let existing = stackset::describe(&aws.cfn, name, delegated).await?;
     let instances = match &existing {
         Some(_) => stackset::instances(&aws.cfn, name, delegated).await?,
@@ -943,6 +1005,124 @@ mod tests {
         assert!(region_arg("us-gov-west-1").is_ok());
         assert!(region_arg("useast1").is_err());
         assert!(region_arg("US-east-1").is_err());
+    }
+
+    #[derive(clap::Parser)]
+    struct Deploy {
+        #[command(flatten)]
+        args: OrgDeployArgs,
+    }
+
+    fn wanted(config: &str, flags: &[&str]) -> Result<Wanted, String> {
+        use clap::Parser;
+        let spec = config::parse("enitrunk.yaml", config).unwrap();
+        let args = Deploy::try_parse_from(std::iter::once("deploy").chain(flags.iter().copied()))
+            .map_err(|e| e.to_string())?
+            .args;
+        Wanted::of(&spec, &args).map_err(|e| e.to_string())
+    }
+
+    const ORG: &str = "trunking:\n  scope: AccountDefault\norg:\n  ous: [ou-ab12-cd345678]\n  regions: [eu-west-1]\n  max_concurrent_percent: 50\n  retain_stacks_on_account_removal: true\n  call_as: DELEGATED_ADMIN\n";
+
+    #[test]
+    fn the_config_gives_what_the_flags_leave_out() {
+        let w = wanted(ORG, &[]).unwrap();
+        assert_eq!(w.targets, Targets::Ous(vec!["ou-ab12-cd345678".into()]));
+        assert_eq!(w.regions, ["eu-west-1"]);
+        assert_eq!(w.scope, Scope::AccountDefault);
+        assert_eq!(
+            (
+                w.preferences.max_concurrent_percent,
+                w.preferences.failure_tolerance_percent
+            ),
+            (50, 0)
+        );
+        assert!(w.retain_stacks_on_account_removal && w.delegated);
+
+        let w = wanted(
+            ORG,
+            &[
+                "--ous",
+                "ou-zz99-zz999999",
+                "--regions",
+                "us-east-1,us-east-1,ap-south-1",
+                "--scope",
+                "role",
+                "--max-concurrent-percent",
+                "100",
+                "--failure-tolerance-percent",
+                "20",
+                "--call-as",
+                "SELF",
+            ],
+        )
+        .unwrap();
+        assert_eq!(w.targets, Targets::Ous(vec!["ou-zz99-zz999999".into()]));
+        assert_eq!(w.regions, ["us-east-1", "ap-south-1"]);
+        assert_eq!(w.scope, Scope::Role);
+        assert_eq!(
+            (
+                w.preferences.max_concurrent_percent,
+                w.preferences.failure_tolerance_percent
+            ),
+            (100, 20)
+        );
+        assert!(!w.delegated);
+
+        // Without either, the defaults.
+        let w = wanted(
+            "",
+            &["--accounts", "111111111111", "--regions", "us-east-1"],
+        )
+        .unwrap();
+        assert_eq!(w.targets, Targets::Accounts(vec!["111111111111".into()]));
+        assert_eq!(w.scope, Scope::Role);
+        assert_eq!(
+            (
+                w.preferences.max_concurrent_percent,
+                w.preferences.failure_tolerance_percent
+            ),
+            (25, 0)
+        );
+        assert!(!w.retain_stacks_on_account_removal && !w.delegated);
+    }
+
+    #[test]
+    fn targets_and_regions_are_required_and_service_managed_options_need_ous() {
+        let e = wanted("", &["--regions", "us-east-1"]).err().unwrap();
+        assert!(e.contains("name the targets: --accounts"), "{e}");
+        let e = wanted("", &["--accounts", "111111111111"]).err().unwrap();
+        assert!(e.contains("name the regions: --regions"), "{e}");
+        // Accounts from the flags replace the config's OUs, and its service-managed options with them.
+        let e = wanted(ORG, &["--accounts", "111111111111"]).err().unwrap();
+        assert!(
+            e.contains("--retain-stacks-on-account-removal works with --ous"),
+            "{e}"
+        );
+        let e = wanted(
+            "",
+            &[
+                "--accounts",
+                "111111111111",
+                "--regions",
+                "us-east-1",
+                "--call-as",
+                "DELEGATED_ADMIN",
+            ],
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.contains("--call-as DELEGATED_ADMIN works with --ous"),
+            "{e}"
+        );
+        let e = wanted(
+            "",
+            &["--accounts", "111111111111", "--ous", "ou-ab12-cd345678"],
+        )
+        .err()
+        .unwrap();
+        assert!(e.contains("cannot be used with"), "{e}");
     }
 
     #[test]

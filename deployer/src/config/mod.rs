@@ -15,8 +15,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use diagnostic::{ConfigError, Diagnostic};
-pub use spec::{Cluster, Container, FunctionSpec, Network, Service, Spec, Task, TrunkingSpec};
-pub use validator::{check_bucket_name, check_stack_name, pascal_case};
+pub use spec::{
+    Cluster, Container, FunctionSpec, Network, OrgSpec, Service, Spec, Task, TrunkingSpec,
+};
+pub use validator::{
+    check_account_id, check_bucket_name, check_ou_id, check_region_name, check_stack_name,
+    pascal_case,
+};
 
 /// The commented starter file `enitrunk init` writes; also the built-in demo config.
 pub const STARTER: &str = include_str!("starter.yaml");

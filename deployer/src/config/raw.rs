@@ -53,6 +53,7 @@ pub struct RawConfig {
     pub trunking: Option<RawTrunking>,
     pub function: Option<RawFunction>,
     pub tasks: Option<Vec<RawTask>>,
+    pub org: Option<Sp<RawOrg>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +86,28 @@ pub struct RawTrunking {
     pub scope: Option<Sp<Scope>>,
     pub on_delete: Option<Sp<OnDelete>>,
     pub instance_role_name: Option<Sp<String>>,
+}
+
+/// `enitrunk org`'s defaults; its flags override them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrg {
+    pub accounts: Option<Sp<Vec<Sp<String>>>>,
+    pub ous: Option<Sp<Vec<Sp<String>>>>,
+    pub regions: Option<Sp<Vec<Sp<String>>>>,
+    pub max_concurrent_percent: Option<Sp<u32>>,
+    pub failure_tolerance_percent: Option<Sp<u32>>,
+    pub retain_stacks_on_account_removal: Option<Sp<bool>>,
+    pub call_as: Option<Sp<CallAs>>,
+}
+
+/// StackSets' `CallAs`, spelled as the API spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum CallAs {
+    #[serde(rename = "SELF")]
+    SelfAccount,
+    #[serde(rename = "DELEGATED_ADMIN")]
+    DelegatedAdmin,
 }
 
 #[derive(Debug, Deserialize)]

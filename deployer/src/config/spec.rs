@@ -17,6 +17,21 @@ pub struct Spec {
     pub trunking: TrunkingSpec,
     pub function: FunctionSpec,
     pub tasks: Vec<Task>,
+    pub org: OrgSpec,
+}
+
+/// `enitrunk org`'s defaults from the config (`org:`); empty when it has none.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OrgSpec {
+    /// Self-managed targets; at most one of `accounts` and `ous` is set.
+    pub accounts: Vec<String>,
+    /// Service-managed targets.
+    pub ous: Vec<String>,
+    pub regions: Vec<String>,
+    pub max_concurrent_percent: Option<u32>,
+    pub failure_tolerance_percent: Option<u32>,
+    pub retain_stacks_on_account_removal: bool,
+    pub delegated_admin: bool,
 }
 
 /// The custom resource's function.

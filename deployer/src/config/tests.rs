@@ -251,3 +251,57 @@ tasks:
         err(text)
     );
 }
+
+#[test]
+fn the_org_section_gives_org_deploys_defaults() {
+    let spec = parse(
+        "o.yaml",
+        "org:\n  ous: [ou-ab12-cd345678, r-ab12]\n  regions: [us-east-1, eu-west-1]\n  max_concurrent_percent: 50\n  failure_tolerance_percent: 10\n  retain_stacks_on_account_removal: true\n  call_as: DELEGATED_ADMIN\n",
+    )
+    .unwrap();
+    assert_eq!(
+        spec.org,
+        OrgSpec {
+            accounts: vec![],
+            ous: vec!["ou-ab12-cd345678".into(), "r-ab12".into()],
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            max_concurrent_percent: Some(50),
+            failure_tolerance_percent: Some(10),
+            retain_stacks_on_account_removal: true,
+            delegated_admin: true,
+        }
+    );
+    // Without `org:`, nothing is assumed.
+    assert_eq!(demo().org, OrgSpec::default());
+}
+
+#[test]
+fn account_ids_keep_their_digits_quoted_or_not() {
+    let spec = parse(
+        "o.yaml",
+        "org:\n  accounts: [\"012345678901\", 111111111111]\n",
+    )
+    .unwrap();
+    assert_eq!(spec.org.accounts, ["012345678901", "111111111111"]);
+}
+
+#[test]
+fn the_starter_files_org_section_uncommented_is_valid() {
+    let org: String = STARTER
+        .lines()
+        .skip_while(|l| *l != "# org:")
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(org.starts_with("org:\n"), "{org}");
+    let spec = parse("starter.yaml", &org).unwrap_or_else(|e| panic!("{e}\n{org}"));
+    assert_eq!(spec.org.ous, ["ou-abcd-12345678"]);
+    assert_eq!(spec.org.regions, ["us-east-1", "eu-west-1"]);
+}
+
+#[test]
+fn org_problems_are_all_reported() {
+    insta::assert_snapshot!(err(
+        "org:\n  accounts: [\"11111111111\", \"222222222222\"]\n  ous: [ou-x, ou-ab12-cd345678]\n  regions: [us-east-1, Europe]\n  max_concurrent_percent: 0\n  failure_tolerance_percent: 101\n  retain_stacks_on_account_removal: true\n  call_as: DELEGATED_ADMIN\n"
+    ));
+}

@@ -6,7 +6,9 @@ use custom_resource_lambda::properties::{OnDelete, Scope};
 
 use super::diagnostic::Diagnostic;
 use super::raw::{self, Loc, RawConfig, Sp};
-use super::spec::{Cluster, Container, FunctionSpec, Network, Service, Spec, Task, TrunkingSpec};
+use super::spec::{
+    Cluster, Container, FunctionSpec, Network, OrgSpec, Service, Spec, Task, TrunkingSpec,
+};
 use crate::instance_types::{self, Accelerator, Architecture, InstanceType, Trunking};
 
 const AMI_PARAMETER_X86_64: &str =
@@ -59,6 +61,10 @@ impl Validator {
             // The starter file's tasks; it has a `tasks` key, so this does not recurse.
             None => Some(super::demo().tasks),
         };
+        let org = match raw.org {
+            Some(o) => self.org(o),
+            None => Some(OrgSpec::default()),
+        };
         Some(Spec {
             stack_name: stack_name?,
             region,
@@ -68,6 +74,7 @@ impl Validator {
             trunking: trunking?,
             function: function?,
             tasks: tasks?,
+            org: org?,
         })
     }
 
@@ -119,17 +126,7 @@ impl Validator {
     }
 
     fn region(&mut self, region: Sp<String>) -> Option<String> {
-        let parts: Vec<&str> = region.value.split('-').collect();
-        let ok = parts.len() >= 3
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            })
-            && parts
-                .last()
-                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
-        if !ok {
+        if check_region_name(&region.value).is_err() {
             self.report(
                 region.loc,
                 format!("region `{}` is not an AWS region name", region.value),
@@ -138,6 +135,120 @@ impl Validator {
             return None;
         }
         Some(region.value)
+    }
+
+    /// `org:`: each id checked where it is written; targets one kind or the other.
+    fn org(&mut self, raw: Sp<raw::RawOrg>) -> Option<OrgSpec> {
+        let (at, raw) = (raw.loc, raw.value);
+        let before = self.diagnostics.len();
+        let mut list = |key: &str,
+                        items: Option<Sp<Vec<Sp<String>>>>,
+                        check: fn(&str) -> Result<(), &'static str>,
+                        help: &str|
+         -> (Vec<String>, Option<Loc>) {
+            let Some(items) = items else {
+                return (Vec::new(), None);
+            };
+            let mut out = Vec::new();
+            for item in items.value {
+                match check(&item.value) {
+                    Ok(()) => out.push(item.value),
+                    Err(why) => self.report(
+                        item.loc,
+                        format!("org.{key}: `{}` {why}", item.value),
+                        Some(help.into()),
+                    ),
+                }
+            }
+            (out, Some(items.loc))
+        };
+        let (accounts, _) = list(
+            "accounts",
+            raw.accounts,
+            check_account_id,
+            "copy the 12 digits from the account; quoting them (\"012345678901\") keeps a leading zero in any YAML reader",
+        );
+        let (ous, ous_at) = list(
+            "ous",
+            raw.ous,
+            check_ou_id,
+            "copy the id from AWS Organizations (`aws organizations list-organizational-units-for-parent`)",
+        );
+        let (regions, _) = list(
+            "regions",
+            raw.regions,
+            check_region_name,
+            "write each region like `eu-west-1`",
+        );
+        if !accounts.is_empty() && !ous.is_empty() {
+            self.report(
+                ous_at.unwrap_or(at),
+                "org.accounts and org.ous are both set",
+                Some("a stack set is self-managed (accounts) or service-managed (ous), not both: keep one".into()),
+            );
+        }
+        let percent =
+            |v: &mut Self, p: Option<Sp<u32>>, key: &str, range: std::ops::RangeInclusive<u32>| {
+                let p = p?;
+                if range.contains(&p.value) {
+                    return Some(p.value);
+                }
+                v.report(
+                    p.loc,
+                    format!(
+                        "org.{key} is {}; it is a percentage from {} to {}",
+                        p.value,
+                        range.start(),
+                        range.end()
+                    ),
+                    None,
+                );
+                None
+            };
+        let max_concurrent_percent = percent(
+            self,
+            raw.max_concurrent_percent,
+            "max_concurrent_percent",
+            1..=100,
+        );
+        let failure_tolerance_percent = percent(
+            self,
+            raw.failure_tolerance_percent,
+            "failure_tolerance_percent",
+            0..=100,
+        );
+        let retain = raw.retain_stacks_on_account_removal;
+        let delegated = raw
+            .call_as
+            .as_ref()
+            .filter(|c| c.value == raw::CallAs::DelegatedAdmin);
+        // Service-managed only (API_CreateStackSet: AutoDeployment, CallAs DELEGATED_ADMIN).
+        if !accounts.is_empty() {
+            if let Some(r) = retain.as_ref().filter(|r| r.value) {
+                self.report(
+                    r.loc,
+                    "org.retain_stacks_on_account_removal is for org.ous (service-managed) only",
+                    Some("remove it, or target OUs instead of accounts".into()),
+                );
+            }
+            if let Some(c) = delegated {
+                self.report(
+                    c.loc,
+                    "org.call_as DELEGATED_ADMIN is for org.ous (service-managed) only",
+                    Some("remove it, or target OUs instead of accounts".into()),
+                );
+            }
+        }
+        let delegated_admin = delegated.is_some();
+        (self.diagnostics.len() == before).then_some(OrgSpec {
+            accounts,
+            ous,
+            regions,
+            max_concurrent_percent,
+            failure_tolerance_percent,
+            retain_stacks_on_account_removal: retain.is_some_and(|r| r.value),
+            delegated_admin,
+        })
     }
 
     fn cluster(&mut self, raw: raw::RawCluster, at: Loc, region: Option<&str>) -> Option<Cluster> {
@@ -709,6 +820,46 @@ pub fn check_stack_name(name: &str) -> Result<(), &'static str> {
         Ok(())
     } else {
         Err("use letters, digits and hyphens, starting with a letter, at most 128 characters")
+    }
+}
+
+/// A region's name: lowercase parts joined by hyphens, the last a number (`us-gov-west-1`).
+pub fn check_region_name(name: &str) -> Result<(), &'static str> {
+    let parts: Vec<&str> = name.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err("is not a region name: a region looks like us-east-1")
+    }
+}
+
+/// An AWS account id: 12 digits.
+pub fn check_account_id(id: &str) -> Result<(), &'static str> {
+    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err("is not an account id: an account id is 12 digits")
+    }
+}
+
+/// An organizational unit (`ou-<root part>-<ou part>`) or a root (`r-...`), as
+/// API_DeploymentTargets' `OrganizationalUnitIds` takes them.
+pub fn check_ou_id(id: &str) -> Result<(), &'static str> {
+    let ok = (id.starts_with("ou-") && id.matches('-').count() == 2 || id.starts_with("r-"))
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err("is not an organizational unit id: one looks like ou-abcd-12345678 (or a root, r-abcd)")
     }
 }
 
