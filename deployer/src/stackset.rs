@@ -60,6 +60,16 @@ pub struct Preferences {
 }
 
 impl Preferences {
+    /// How many of `accounts` StackSets deploys at once in a region, and how many may fail
+    /// there: percentages rounded down, at least one at a time, and in its default mode
+    /// (STRICT_FAILURE_TOLERANCE) at most the tolerance + 1 (API_StackSetOperationPreferences).
+    pub fn per_region(self, accounts: usize) -> (usize, usize) {
+        let share = |p: i32| accounts * usize::try_from(p).unwrap_or(0) / 100;
+        let tolerated = share(self.failure_tolerance_percent);
+        let concurrent = share(self.max_concurrent_percent).max(1).min(tolerated + 1);
+        (concurrent, tolerated)
+    }
+
     fn sdk(self) -> StackSetOperationPreferences {
         StackSetOperationPreferences::builder()
             .max_concurrent_percentage(self.max_concurrent_percent)
@@ -685,6 +695,22 @@ mod tests {
             last_operation_id: None,
             stack_id: None,
         }
+    }
+
+    #[test]
+    fn the_failure_tolerance_bounds_how_many_accounts_run_at_once() {
+        let p = |max_concurrent_percent, failure_tolerance_percent| Preferences {
+            max_concurrent_percent,
+            failure_tolerance_percent,
+        };
+        // No tolerance: one at a time, whatever the share.
+        assert_eq!(p(100, 0).per_region(40), (1, 0));
+        assert_eq!(p(25, 10).per_region(40), (5, 4));
+        assert_eq!(p(25, 50).per_region(40), (10, 20));
+        assert_eq!(p(100, 100).per_region(3), (3, 3));
+        // Rounded down, at least one.
+        assert_eq!(p(25, 34).per_region(3), (1, 1));
+        assert_eq!(p(100, 34).per_region(3), (2, 1));
     }
 
     fn strings(v: &[&str]) -> Vec<String> {

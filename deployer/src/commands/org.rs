@@ -497,14 +497,21 @@ async fn deploy_steps(
             instances,
         });
     }
+    let (concurrent, tolerated) = preferences.per_region(accounts.len());
     progress.line(&format!(
-        "stack set {name} ({}): what this deploy does\n{}",
+        "stack set {name} ({}): what this deploy does\n{}per region: {concurrent} of {} accounts at a time, {tolerated} may fail before StackSets stops{}",
         if existing.is_some() {
             "update"
         } else {
             "create"
         },
-        plan_table(&plan)
+        plan_table(&plan),
+        accounts.len(),
+        if concurrent == 1 && accounts.len() > 1 && tolerated == 0 {
+            ": StackSets runs one at a time while no failure is tolerated; --failure-tolerance-percent raises it"
+        } else {
+            ""
+        }
     ));
     if !args.yes
         && !prompt
