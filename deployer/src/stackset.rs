@@ -124,6 +124,42 @@ fn is_missing<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("StackSetNotFoundException")
 }
 
+/// The active stack sets but `except` whose parameter `key` is `value`: what else uses the
+/// artifact buckets a destroy would delete.
+pub async fn others_with_parameter(
+    cfn: &Client,
+    except: &str,
+    (key, value): (&str, &str),
+    delegated: bool,
+) -> Result<Vec<String>, Error> {
+    let mut names = Vec::new();
+    let mut pages = cfn
+        .list_stack_sets()
+        .status(aws_sdk_cloudformation::types::StackSetStatus::Active)
+        .call_as(call_as(delegated))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::aws("list the stack sets", &e))?;
+        names.extend(
+            page.summaries()
+                .iter()
+                .filter_map(|s| s.stack_set_name())
+                .filter(|n| *n != except)
+                .map(str::to_owned),
+        );
+    }
+    let mut using = Vec::new();
+    for name in names {
+        if let Some(info) = describe(cfn, &name, delegated).await?
+            && info.parameters.get(key).map(String::as_str) == Some(value)
+        {
+            using.push(name);
+        }
+    }
+    Ok(using)
+}
+
 pub async fn describe(
     cfn: &Client,
     name: &str,

@@ -4,7 +4,8 @@
 //! user deploying and reading the setting as the role, with drift; an instance role that does not
 //! trust the function; a cluster made without enitrunk, inspected and rolled; `enitrunk org`
 //! through StackSets, self-managed (an account without its execution role within the tolerance)
-//! and service-managed (accounts joining and leaving an OU).
+//! and service-managed (accounts joining and leaving an OU), and `templates/org-stackset.yaml`
+//! deployed with plain CloudFormation.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -1455,8 +1456,9 @@ fn already_exists<E: aws_sdk_iam::error::ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("EntityAlreadyExists")
 }
 
-async fn administration_role(h: &Harness) {
-    let iam = &h.aws.iam;
+/// The administration role in `admin`, as the StackSets user guide creates it.
+async fn administration_role(h: &Harness, admin: &str) {
+    let iam = &aws_of(h, admin, "us-east-1").iam;
     let created = iam
         .create_role()
         .role_name(ADMINISTRATION_ROLE)
@@ -1482,16 +1484,16 @@ async fn administration_role(h: &Harness) {
         .unwrap();
 }
 
-/// The execution role in `account`, trusting the administrator account 000000000000, with
+/// The execution role in `account`, trusting the administrator account `admin`, with
 /// `AdministratorAccess`, as AWS's `AWSCloudFormationStackSetExecutionRole.yml` makes it.
-async fn execution_role(h: &Harness, account: &str) {
+async fn execution_role(h: &Harness, account: &str, admin: &str) {
     let iam = aws_of(h, account, "us-east-1").iam;
     let created = iam
         .create_role()
         .role_name(EXECUTION_ROLE)
-        .assume_role_policy_document(
-            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]}"#,
-        )
+        .assume_role_policy_document(format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{admin}:root"}}, "Action": "sts:AssumeRole"}}]}}"#
+        ))
         .send()
         .await;
     if let Err(e) = created {
@@ -1591,6 +1593,14 @@ fn org(dir: &Path, name: &str, args: &[&str]) -> Output {
     enitrunk(dir, &all)
 }
 
+/// `enitrunk --stack-name NAME org ARGS` as `admin`'s root user: tests with an administrator
+/// account of their own share no artifact buckets or stack sets with the others.
+fn org_as(dir: &Path, admin: &str, name: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--stack-name", name, "org"];
+    all.extend_from_slice(args);
+    enitrunk_as(dir, &(admin.to_owned(), "test".to_owned()), &all)
+}
+
 /// Self-managed StackSets: `org deploy` to two accounts in two regions turns trunking on for
 /// each account's instance role there (read with that account's credentials), `org status`
 /// lists the four instances CURRENT, a second deploy changes nothing, and `org destroy` leaves
@@ -1600,9 +1610,9 @@ fn org_deploy_turns_trunking_on_in_each_account_and_region_and_org_destroy_remov
     let h = harness(BOOTSTRAP);
     let members = ["111111111111", "222222222222"];
     h.block_on(async {
-        administration_role(h).await;
+        administration_role(h, "000000000000").await;
         for m in members {
-            execution_role(h, m).await;
+            execution_role(h, m, "000000000000").await;
         }
     });
     let dir = workdir("org");
@@ -1686,15 +1696,18 @@ fn org_deploy_turns_trunking_on_in_each_account_and_region_and_org_destroy_remov
 #[test]
 fn an_account_without_the_execution_role_fails_with_its_reason_within_the_tolerance() {
     let h = harness(BOOTSTRAP);
+    let admin = fresh_account('7');
+    let members = [fresh_account('1'), fresh_account('2')];
     let lacking = fresh_account('4');
     h.block_on(async {
-        administration_role(h).await;
-        execution_role(h, "111111111111").await;
-        execution_role(h, "222222222222").await;
+        administration_role(h, &admin).await;
+        for m in &members {
+            execution_role(h, m, &admin).await;
+        }
     });
     let dir = workdir("org-tolerance");
     let name = stack::unique_name("org-tolerance");
-    let accounts = format!("111111111111,222222222222,{lacking}");
+    let accounts = format!("{},{},{lacking}", members[0], members[1]);
     let deploy_args = [
         "deploy",
         "--accounts",
@@ -1709,7 +1722,7 @@ fn an_account_without_the_execution_role_fails_with_its_reason_within_the_tolera
         "--bootstrap",
         BOOTSTRAP,
     ];
-    let out = org(&dir, &name, &deploy_args);
+    let out = org_as(&dir, &admin, &name, &deploy_args);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1728,7 +1741,12 @@ fn an_account_without_the_execution_role_fails_with_its_reason_within_the_tolera
         "what to do: {}",
         show(&out)
     );
-    let status = json_of(&org(&dir, &name, &["status", "--output", "json"]));
+    let status = json_of(&org_as(
+        &dir,
+        &admin,
+        &name,
+        &["status", "--output", "json"],
+    ));
     let instances = status["instances"].as_array().expect("instances");
     assert_eq!(instances.len(), 6, "{status:#}");
     for i in instances {
@@ -1744,14 +1762,19 @@ fn an_account_without_the_execution_role_fails_with_its_reason_within_the_tolera
         }
     }
 
-    h.block_on(execution_role(h, &lacking));
-    let out = org(&dir, &name, &deploy_args);
+    h.block_on(execution_role(h, &lacking, &admin));
+    let out = org_as(&dir, &admin, &name, &deploy_args);
     assert!(out.status.success(), "{}", show(&out));
-    let status = json_of(&org(&dir, &name, &["status", "--output", "json"]));
+    let status = json_of(&org_as(
+        &dir,
+        &admin,
+        &name,
+        &["status", "--output", "json"],
+    ));
     for i in status["instances"].as_array().expect("instances") {
         assert_eq!(i["status"], "CURRENT", "{status:#}");
     }
-    let out = org(&dir, &name, &["destroy", "--yes"]);
+    let out = org_as(&dir, &admin, &name, &["destroy", "--yes"]);
     assert!(out.status.success(), "{}", show(&out));
     for region in ORG_REGIONS {
         assert!(member_stacks(h, &name, &lacking, region).is_empty());
@@ -1762,18 +1785,14 @@ fn an_account_without_the_execution_role_fails_with_its_reason_within_the_tolera
 /// holds (auto-deployment runs as operations of its own, after `MoveAccount` returns).
 fn org_status_until(
     dir: &Path,
-    management: &(String, String),
+    management: &str,
     name: &str,
     what: &str,
     done: impl Fn(&[Value]) -> bool,
 ) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let out = enitrunk_as(
-            dir,
-            management,
-            &["--stack-name", name, "org", "status", "--output", "json"],
-        );
+        let out = org_as(dir, management, name, &["status", "--output", "json"]);
         let status = json_of(&out);
         if done(status["instances"].as_array().expect("instances")) {
             return status;
@@ -1786,6 +1805,72 @@ fn org_status_until(
     }
 }
 
+/// An organization of `management` (its clients `admin`) with an OU `clusters`, `accounts`
+/// new member accounts and the first `in_ou` of them moved into it, and trusted access for
+/// StackSets on.
+struct Organization {
+    root: String,
+    ou: String,
+    members: Vec<String>,
+}
+
+async fn organization(admin: &enitrunk::aws::Aws, accounts: usize, in_ou: usize) -> Organization {
+    let orgs = &admin.organizations;
+    orgs.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("CreateOrganization");
+    let root = orgs.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let ou = orgs
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name("clusters")
+        .send()
+        .await
+        .expect("CreateOrganizationalUnit")
+        .organizational_unit()
+        .and_then(|u| u.id())
+        .unwrap()
+        .to_owned();
+    let mut members = Vec::new();
+    for i in 0..accounts {
+        let created = orgs
+            .create_account()
+            .email(format!("team{i}@example.com"))
+            .account_name(format!("team{i}"))
+            .send()
+            .await
+            .expect("CreateAccount");
+        members.push(
+            created
+                .create_account_status()
+                .and_then(|s| s.account_id())
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for m in &members[..in_ou] {
+        orgs.move_account()
+            .account_id(m)
+            .source_parent_id(&root)
+            .destination_parent_id(&ou)
+            .send()
+            .await
+            .expect("MoveAccount");
+    }
+    admin
+        .cfn
+        .activate_organizations_access()
+        .send()
+        .await
+        .expect("ActivateOrganizationsAccess");
+    Organization { root, ou, members }
+}
+
 /// Service-managed StackSets: `org deploy --ous` reaches the accounts of the OU (not the
 /// management account, not an account outside it), an account moved into the OU afterwards
 /// gets trunking by itself (auto-deployment), one moved out loses its stacks, and `org
@@ -1793,73 +1878,16 @@ fn org_status_until(
 #[test]
 fn org_deploy_to_an_ou_reaches_the_accounts_that_join_it_later() {
     let h = harness(BOOTSTRAP);
-    let management = (fresh_account('5'), "test".to_owned());
-    let admin = aws_of(h, &management.0, "us-east-1");
-    let (root, ou, members) = h.block_on(async {
-        let orgs = &admin.organizations;
-        orgs.create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await
-            .expect("CreateOrganization");
-        let root = orgs.list_roots().send().await.unwrap().roots()[0]
-            .id()
-            .unwrap()
-            .to_owned();
-        let ou = orgs
-            .create_organizational_unit()
-            .parent_id(&root)
-            .name("clusters")
-            .send()
-            .await
-            .expect("CreateOrganizationalUnit")
-            .organizational_unit()
-            .and_then(|u| u.id())
-            .unwrap()
-            .to_owned();
-        let mut members = Vec::new();
-        for i in 0..3 {
-            let created = orgs
-                .create_account()
-                .email(format!("team{i}@example.com"))
-                .account_name(format!("team{i}"))
-                .send()
-                .await
-                .expect("CreateAccount");
-            members.push(
-                created
-                    .create_account_status()
-                    .and_then(|s| s.account_id())
-                    .unwrap()
-                    .to_owned(),
-            );
-        }
-        for m in &members[..2] {
-            orgs.move_account()
-                .account_id(m)
-                .source_parent_id(&root)
-                .destination_parent_id(&ou)
-                .send()
-                .await
-                .expect("MoveAccount");
-        }
-        admin
-            .cfn
-            .activate_organizations_access()
-            .send()
-            .await
-            .expect("ActivateOrganizationsAccess");
-        (root, ou, members)
-    });
+    let management = fresh_account('5');
+    let admin = aws_of(h, &management, "us-east-1");
+    let Organization { root, ou, members } = h.block_on(organization(&admin, 3, 2));
     let dir = workdir("org-ous");
     let name = stack::unique_name("org-ous");
-    let out = enitrunk_as(
+    let out = org_as(
         &dir,
         &management,
+        &name,
         &[
-            "--stack-name",
-            &name,
-            "org",
             "deploy",
             "--ous",
             &ou,
@@ -1929,11 +1957,7 @@ fn org_deploy_to_an_ou_reaches_the_accounts_that_join_it_later() {
         assert!(left.is_empty(), "{leaving} {region} keeps {left:?}");
     }
 
-    let out = enitrunk_as(
-        &dir,
-        &management,
-        &["--stack-name", &name, "org", "destroy", "--yes"],
-    );
+    let out = org_as(&dir, &management, &name, &["destroy", "--yes"]);
     assert!(out.status.success(), "{}", show(&out));
     for account in &members {
         for region in ORG_REGIONS {
@@ -1941,4 +1965,208 @@ fn org_deploy_to_an_ou_reaches_the_accounts_that_join_it_later() {
             assert!(left.is_empty(), "{account} {region} keeps {left:?}");
         }
     }
+}
+
+/// `templates/org-stackset.yaml` deployed as its header says, with plain CloudFormation from
+/// the management account: a bucket per region that the organization may read, then the
+/// stack; each account of the OU gets trunking in each region, and deleting the stack removes
+/// the stack set and every account's stacks.
+#[test]
+fn the_org_stackset_template_deploys_with_plain_cloudformation() {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+
+    let h = harness(BOOTSTRAP);
+    let management = fresh_account('6');
+    let admin = aws_of(h, &management, "us-east-1");
+    let Organization { ou, members, .. } = h.block_on(organization(&admin, 2, 2));
+    let path = enitrunk_e2e::localstack::repo_root().join("templates/org-stackset.yaml");
+    let template = std::fs::read_to_string(&path).unwrap();
+    let zip = enitrunk::package::zip_bootstrap(&std::fs::read(BOOTSTRAP).unwrap());
+    let key = enitrunk::package::key_for(&zip);
+    let prefix = format!("enitrunk-org-template-{management}");
+    let name = stack::unique_name("org-template");
+    let stack_set = format!("{name}-trunking");
+    let stack_id = h.block_on(async {
+        let org_id = admin
+            .organizations
+            .describe_organization()
+            .send()
+            .await
+            .unwrap()
+            .organization()
+            .and_then(|o| o.id())
+            .unwrap()
+            .to_owned();
+        for region in ORG_REGIONS {
+            let s3 = aws_of(h, &management, region).s3;
+            let bucket = format!("{prefix}-{region}");
+            let mut create = s3.create_bucket().bucket(&bucket);
+            if region != "us-east-1" {
+                create = create.create_bucket_configuration(
+                    CreateBucketConfiguration::builder()
+                        .location_constraint(BucketLocationConstraint::from(region))
+                        .build(),
+                );
+            }
+            create.send().await.expect("CreateBucket");
+            s3.put_bucket_policy()
+                .bucket(&bucket)
+                .policy(format!(
+                    r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/enitrunk/*", "Condition": {{"StringEquals": {{"aws:PrincipalOrgID": "{org_id}"}}}}}}]}}"#
+                ))
+                .send()
+                .await
+                .expect("PutBucketPolicy");
+            s3.put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(zip.clone().into())
+                .send()
+                .await
+                .expect("PutObject");
+        }
+        let id = stack::create(
+            &admin.cfn,
+            &name,
+            &template,
+            &[
+                ("CodeBucketPrefix", prefix.as_str()),
+                ("CodeKey", key.as_str()),
+                ("OrganizationalUnitIds", ou.as_str()),
+                ("Regions", "us-east-1,eu-west-1"),
+                ("MaxConcurrentPercentage", "100"),
+                ("FailureTolerancePercentage", "100"),
+            ],
+        )
+        .await;
+        stack::expect(&admin.cfn, &id, StackStatus::CreateComplete).await;
+        id
+    });
+    let instances: Vec<Value> = h.block_on(async {
+        let listed = admin
+            .cfn
+            .list_stack_instances()
+            .stack_set_name(&stack_set)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the stack made no stack set {stack_set}: {e:?}"));
+        listed
+            .summaries()
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "account": i.account(),
+                    "region": i.region(),
+                    "status": i.status().map(|s| s.as_str()),
+                    "stack_id": i.stack_id(),
+                })
+            })
+            .collect()
+    });
+    assert_eq!(instances.len(), 4, "{instances:#?}");
+    for i in &instances {
+        assert!(
+            members.iter().any(|m| i["account"] == m.as_str()),
+            "{instances:#?}"
+        );
+        assert_eq!(i["status"], "CURRENT", "{instances:#?}");
+        assert_eq!(member_trunking(h, i).1, "enabled", "{i:#}");
+    }
+
+    h.block_on(async {
+        stack::delete(&admin.cfn, &stack_id).await;
+        stack::expect(&admin.cfn, &stack_id, StackStatus::DeleteComplete).await;
+        let gone = admin
+            .cfn
+            .describe_stack_set()
+            .stack_set_name(&stack_set)
+            .send()
+            .await;
+        assert!(
+            gone.is_err(),
+            "stack set {stack_set} is still there: {gone:?}"
+        );
+    });
+    for account in &members {
+        for region in ORG_REGIONS {
+            let left = member_stacks(h, &stack_set, account, region);
+            assert!(left.is_empty(), "{account} {region} keeps {left:?}");
+        }
+    }
+}
+
+/// The artifact buckets are the administrator account's, shared by its stack sets: `org destroy`
+/// of one keeps them while another uses them (its updates and auto-deployments read them), and
+/// the last one's destroy deletes them.
+#[test]
+fn org_destroy_keeps_the_artifact_buckets_while_another_stack_set_uses_them() {
+    let h = harness(BOOTSTRAP);
+    let admin = fresh_account('8');
+    let member = fresh_account('3');
+    h.block_on(async {
+        administration_role(h, &admin).await;
+        execution_role(h, &member, &admin).await;
+    });
+    let dir = workdir("org-shared-buckets");
+    let (first, second) = (
+        stack::unique_name("org-first"),
+        stack::unique_name("org-second"),
+    );
+    for name in [&first, &second] {
+        let out = org_as(
+            &dir,
+            &admin,
+            name,
+            &[
+                "deploy",
+                "--accounts",
+                &member,
+                "--regions",
+                "us-east-1",
+                "--yes",
+                "--bootstrap",
+                BOOTSTRAP,
+            ],
+        );
+        assert!(out.status.success(), "{}", show(&out));
+    }
+    let bucket = format!("enitrunk-org-{admin}-us-east-1");
+
+    let out = org_as(
+        &dir,
+        &admin,
+        &first,
+        &["destroy", "--yes", "--output", "json"],
+    );
+    let destroyed = json_of(&out);
+    assert_eq!(destroyed["instances_deleted"], 1, "{destroyed:#}");
+    assert_eq!(
+        destroyed["buckets_deleted"],
+        serde_json::json!([]),
+        "{destroyed:#}"
+    );
+    assert_eq!(
+        destroyed["buckets_kept_for"],
+        serde_json::json!([format!("{second} (us-east-1)")]),
+        "{destroyed:#}"
+    );
+    let s3 = aws_of(h, &admin, "us-east-1").s3;
+    let kept = h.block_on(s3.head_bucket().bucket(&bucket).send());
+    assert!(kept.is_ok(), "{bucket} was deleted: {kept:?}");
+    assert!(member_stacks(h, &first, &member, "us-east-1").is_empty());
+    assert_eq!(member_stacks(h, &second, &member, "us-east-1").len(), 1);
+
+    let out = org_as(
+        &dir,
+        &admin,
+        &second,
+        &["destroy", "--yes", "--output", "json"],
+    );
+    let destroyed = json_of(&out);
+    assert_eq!(
+        destroyed["buckets_deleted"],
+        serde_json::json!([bucket]),
+        "{destroyed:#}"
+    );
+    assert!(member_stacks(h, &second, &member, "us-east-1").is_empty());
 }

@@ -833,6 +833,9 @@ pub struct OrgDestroyReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<Ended>,
     pub buckets_deleted: Vec<String>,
+    /// Other stack sets that use the artifact buckets, which are then kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buckets_kept_for: Vec<String>,
 }
 
 impl fmt::Display for OrgDestroyReport {
@@ -851,6 +854,13 @@ impl fmt::Display for OrgDestroyReport {
         }
         for b in &self.buckets_deleted {
             writeln!(f, "artifact bucket {b}: deleted")?;
+        }
+        if !self.buckets_kept_for.is_empty() {
+            writeln!(
+                f,
+                "artifact buckets kept: stack sets {} use them",
+                self.buckets_kept_for.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -887,7 +897,25 @@ async fn destroy_steps(
         Some(_) => stackset::instances(&aws.cfn, name, delegated).await?,
         None => Vec::new(),
     };
-    let buckets = org_buckets(aws, admin).await?;
+    let mut buckets = org_buckets(aws, admin).await?;
+    // The buckets are the account's, not the stack set's: another stack set may still need
+    // them (its updates, and auto-deployment to accounts that join its OUs).
+    let prefix = package::org_bucket_prefix(admin);
+    let mut regions: BTreeSet<&str> = buckets.iter().map(|(_, r)| r.as_str()).collect();
+    regions.insert(aws.region.as_str());
+    let mut users = Vec::new();
+    for region in regions {
+        let cfn = &aws.in_region(region).cfn;
+        for other in
+            stackset::others_with_parameter(cfn, name, ("CodeBucketPrefix", &prefix), delegated)
+                .await?
+        {
+            users.push(format!("{other} ({region})"));
+        }
+    }
+    if !users.is_empty() {
+        buckets.clear();
+    }
     if existing.is_none() && buckets.is_empty() {
         return Ok(OrgDestroyReport {
             stack_set_name: name.to_owned(),
@@ -895,12 +923,15 @@ async fn destroy_steps(
             instances_deleted: 0,
             operation: None,
             buckets_deleted: Vec::new(),
+            buckets_kept_for: users,
         });
     }
     progress.line(&format!(
         "deleting stack set {name}: {} stack instances (their stacks too; each stack's OnDelete decides what becomes of the setting), then artifact buckets {}",
         instances.len(),
-        if buckets.is_empty() {
+        if !users.is_empty() {
+            format!("(none: kept for stack sets {})", users.join(", "))
+        } else if buckets.is_empty() {
             "(none)".to_owned()
         } else {
             buckets.iter().map(|(b, _)| b.as_str()).collect::<Vec<_>>().join(", ")
@@ -972,6 +1003,7 @@ async fn destroy_steps(
         instances_deleted: instances.len(),
         operation,
         buckets_deleted: deleted,
+        buckets_kept_for: users,
     })
 }
 

@@ -12,6 +12,7 @@
 - `ecs`: `AWS::ECS::{Cluster,TaskDefinition,Service,CapacityProvider,ClusterCapacityProviderAssociations}`.
 - `ec2`: `AWS::EC2::LaunchTemplate`, `AWS::EC2::EIP`.
 - `autoscaling`: `AWS::AutoScaling::AutoScalingGroup`.
+- `stackset`: `AWS::CloudFormation::StackSet`, on the extension's StackSets (`stacksets.api`).
 - `common`: what the providers share (property case, generated names, integer properties, deletes
   of what is already gone, the plugin class).
 """

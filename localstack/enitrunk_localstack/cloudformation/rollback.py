@@ -10,7 +10,8 @@ whatever was changed, and `UpdateStack` even says `UPDATE_COMPLETE`. CloudFormat
 - create: `ROLLBACK_IN_PROGRESS` with the reason "The following resource(s) failed to create:
   [X]. Rollback requested by user.", deletes what it created in reverse dependency order (a
   custom resource whose Create failed gets a Delete for the physical id its `FAILED` response
-  gave, https://github.com/aws/aws-cdk/pull/5525), ends `ROLLBACK_COMPLETE` (`ROLLBACK_FAILED`
+  gave, https://github.com/aws/aws-cdk/pull/5525; a stack set whose instances failed, with
+  them), ends `ROLLBACK_COMPLETE` (`ROLLBACK_FAILED`
   if a delete fails), and then "only a delete operation can be performed"
   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html);
 - update: `UPDATE_ROLLBACK_IN_PROGRESS`, takes what it updated back to the previous properties
@@ -47,6 +48,8 @@ from localstack.runtime import hooks
 
 from enitrunk_localstack.cloudformation.custom_resource import PHYSICAL_ID, PROPERTIES
 from enitrunk_localstack.cloudformation.engine_patches import is_custom
+from enitrunk_localstack.cloudformation.stackset import ID as STACK_SET_ID
+from enitrunk_localstack.cloudformation.stackset import TYPE as STACK_SET
 
 LOG = logging.getLogger(__name__)
 
@@ -78,6 +81,17 @@ def on_failure(change_set, operation: str) -> str:
 
 def failed_to(verb: str, names: list[str]) -> str:
     return f"The following resource(s) failed to {verb}: [{', '.join(names)}]."
+
+
+def kept_by_failed_create(resource_type: str, model: dict) -> str | None:
+    """The physical id a failed create leaves behind for the rollback to delete: a custom
+    resource's whose request was sent (the function may have done part of the work), a stack
+    set's created before its instances failed; none for the other types."""
+    if is_custom(resource_type):
+        return model.get(PHYSICAL_ID)
+    if resource_type == STACK_SET:
+        return model.get(STACK_SET_ID)
+    return None
 
 
 def refuses_updates(status: str) -> bool:
@@ -209,11 +223,10 @@ def patch_rollback():
 
     def left_behind(resource: dict) -> str | None:
         """The physical id of what a resource's last action left: none if its create failed,
-        except for a custom resource whose request had been sent."""
+        except what `kept_by_failed_create` names."""
         if resource.get("ResourceStatus") in (ResourceStatus.CREATE_COMPLETE, ResourceStatus.UPDATE_COMPLETE):
             return resource.get("PhysicalResourceId")
-        model = resource.get("Properties") or {}
-        return model.get(PHYSICAL_ID) if is_custom(resource.get("Type", "")) else None
+        return kept_by_failed_create(resource.get("Type", ""), resource.get("Properties") or {})
 
     def forget(self, name, resource_type):
         """A resource whose create failed and left nothing: as on AWS, its record goes."""
@@ -388,8 +401,9 @@ def patch_rollback():
         model = (self.resources.get(logical_resource_id) or {}).get("Properties") or {}
         self._change_set.stack.set_resource_status(
             logical_resource_id=logical_resource_id,
-            # A custom resource that answered FAILED keeps the physical id it answered.
-            physical_resource_id=(is_custom(resource_type) and model.get(PHYSICAL_ID))
+            # A custom resource that answered FAILED keeps the physical id it answered, a stack
+            # set whose instances failed its id.
+            physical_resource_id=kept_by_failed_create(resource_type, model)
             or self._get_physical_id(logical_resource_id, False),
             resource_type=resource_type,
             status=ResourceStatus(f"{verb}_FAILED"),

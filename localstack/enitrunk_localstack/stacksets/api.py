@@ -658,12 +658,16 @@ def delete_stack_instances(self, context, request):
     with LOCK:
         stack_set = _find(context, request["StackSetName"])
         if stack_set.permission_model == "SERVICE_MANAGED":
-            # The instances deployed for those OUs; the OUs are no longer targets.
+            # The instances deployed for those OUs. An OU stays a target of auto-deployment while
+            # it keeps instances in Regions the delete leaves, and so does a Region while any OU
+            # keeps instances in it.
             named = (request.get("DeploymentTargets") or {}).get("OrganizationalUnitIds") or []
             if not named:
                 raise _validation("DeploymentTargets.OrganizationalUnitIds is required for a stack set with SERVICE_MANAGED permissions")
             accounts = list(dict.fromkeys(a for (a, _), i in stack_set.instances.items() if i.ou in named))
-            stack_set.ou_ids = [ou for ou in stack_set.ou_ids if ou not in named]
+            kept = [(i.ou, r) for (_, r), i in stack_set.instances.items() if i.ou not in named or r not in regions]
+            stack_set.ou_ids = [ou for ou in stack_set.ou_ids if ou not in named or any(k == ou for k, _ in kept)]
+            stack_set.regions = [r for r in stack_set.regions if r not in regions or any(k == r for _, k in kept)]
         else:
             accounts = _accounts(request)
         # Chosen: account and Region pairs without an instance are left out of the operation.
