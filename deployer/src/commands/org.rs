@@ -183,6 +183,17 @@ impl Wanted {
                 "--call-as DELEGATED_ADMIN works with --ous (service-managed) only",
             ));
         }
+        let scope = args.scope.unwrap_or(match spec.trunking.scope {
+            TrunkingScope::Role => Scope::Role,
+            TrunkingScope::AccountDefault => Scope::AccountDefault,
+        });
+        // IAM names are global to an account: each region's stack would create the same role,
+        // and every region but the first would fail.
+        if scope == Scope::Role && spec.trunking.instance_role_name.is_some() && regions.len() > 1 {
+            return Err(Error::Usage(
+                "trunking.instance_role_name names one IAM role per account, and each region's stack would create it: leave it out for org deploy to several regions (CloudFormation then names a role per region), or deploy one region",
+            ));
+        }
         let percent = |flag: Option<i32>, config: Option<u32>, default: i32| {
             flag.or(config.and_then(|c| i32::try_from(c).ok()))
                 .unwrap_or(default)
@@ -190,10 +201,7 @@ impl Wanted {
         Ok(Wanted {
             targets,
             regions,
-            scope: args.scope.unwrap_or(match spec.trunking.scope {
-                TrunkingScope::Role => Scope::Role,
-                TrunkingScope::AccountDefault => Scope::AccountDefault,
-            }),
+            scope,
             preferences: Preferences {
                 max_concurrent_percent: percent(
                     args.max_concurrent_percent,
@@ -1154,6 +1162,29 @@ mod tests {
         assert!(
             e.contains("--call-as DELEGATED_ADMIN works with --ous"),
             "{e}"
+        );
+        let named = "trunking:\n  instance_role_name: ecs-instances\n";
+        let e = wanted(
+            named,
+            &[
+                "--accounts",
+                "111111111111",
+                "--regions",
+                "us-east-1,eu-west-1",
+            ],
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.contains("trunking.instance_role_name names one IAM role per account"),
+            "{e}"
+        );
+        assert!(
+            wanted(
+                named,
+                &["--accounts", "111111111111", "--regions", "us-east-1"]
+            )
+            .is_ok()
         );
         let e = wanted(
             "",

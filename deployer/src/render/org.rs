@@ -63,6 +63,10 @@ pub fn add(t: &mut Template, spec: &Spec) {
         let p = member.parameters[name].clone();
         t.parameters.insert(name.into(), p);
     }
+    // IAM names are global to an account: each region's stack would create the same role.
+    if let Some(p) = t.parameters.get_mut("InstanceRoleName") {
+        p.description = "Name of the container-instance IAM role in each account; empty lets CloudFormation generate one per region. With more than one region leave it empty: IAM names are global, and every region's stack would create the same role. Changing it replaces the role".into();
+    }
     let list = |description: &str| Parameter {
         type_name: "CommaDelimitedList".into(),
         ..Parameter::string(description)
