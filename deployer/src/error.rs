@@ -224,6 +224,10 @@ pub enum Error {
         "StackSets has no trusted access to the organization, which --ous (service-managed) needs; turn it on from the management account with `aws cloudformation activate-organizations-access`. Nothing was deployed"
     )]
     NoTrustedAccess,
+    #[error(
+        "account {account} is not the management account of its organization ({management}): service-managed stack sets are made there, or by a delegated administrator for StackSets with --call-as DELEGATED_ADMIN (registered from the management account with `aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com --account-id {account}`). Nothing was deployed"
+    )]
+    NotManagementAccount { account: String, management: String },
     #[error("stack `{stack}` has no output `{output}`; was it deployed by enitrunk?")]
     MissingOutput { stack: String, output: &'static str },
 }

@@ -564,6 +564,36 @@ def test_delegated_admin_needs_its_registration(organization, aws):
     assert e.value.response["Error"]["Message"] == "You must enable organizations access to operate a service managed stack set"
 
 
+def test_a_delegated_administrator_reads_the_organization_and_other_members_may_not(organization, aws):
+    o = organization
+    delegate, other = o.members
+    o.move(other, o.root, o.apps)
+    # Any service's delegated administrator may read (Organizations' action reference).
+    o.orgs.register_delegated_administrator(AccountId=delegate, ServicePrincipal="guardduty.amazonaws.com")
+    orgs = aws("organizations", delegate)
+    assert [a["Id"] for a in orgs.list_accounts_for_parent(ParentId=o.apps)["Accounts"]] == [other]
+    assert [u["Id"] for u in orgs.list_organizational_units_for_parent(ParentId=o.apps)["OrganizationalUnits"]] == [o.team]
+    assert orgs.list_roots()["Roots"][0]["Id"] == o.root
+
+    member = aws("organizations", other)
+    for call in (lambda: member.list_accounts_for_parent(ParentId=o.apps), member.list_roots):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert e.value.response["Error"]["Message"] == "You don't have permissions to access this resource."
+    # Any member reads the organization itself.
+    assert member.describe_organization()["Organization"]["MasterAccountId"] == o.management
+
+
+def test_organizations_errors_are_json_with_their_code(organization):
+    # moto raises ParentNotFoundException as XML; a JSON client read no code from it.
+    with pytest.raises(ClientError) as e:
+        organization.orgs.list_accounts_for_parent(ParentId="ou-none-12345678")
+    assert e.value.response["Error"]["Code"] == "ParentNotFoundException"
+    assert e.value.response["Error"]["Message"] == "You specified parent that doesn't exist."
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
 def test_a_suspended_account_is_skipped(organization, aws):
     o = organization
     o.cfn.activate_organizations_access()

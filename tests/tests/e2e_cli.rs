@@ -4,8 +4,9 @@
 //! user deploying and reading the setting as the role, with drift; an instance role that does not
 //! trust the function; a cluster made without enitrunk, inspected and rolled; `enitrunk org`
 //! through StackSets, self-managed (an account without its execution role within the tolerance)
-//! and service-managed (accounts joining and leaving an OU), and `templates/org-stackset.yaml`
-//! deployed with plain CloudFormation.
+//! and service-managed (accounts joining and leaving an OU, a delegated administrator), the
+//! artifact buckets shared by stack sets, and `templates/org-stackset.yaml` deployed with plain
+//! CloudFormation.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -2169,4 +2170,107 @@ fn org_destroy_keeps_the_artifact_buckets_while_another_stack_set_uses_them() {
         "{destroyed:#}"
     );
     assert!(member_stacks(h, &second, &member, "us-east-1").is_empty());
+}
+
+/// From a delegated administrator for StackSets: without `--call-as DELEGATED_ADMIN` the
+/// account is told it is not the management account and how to go on, with nothing deployed;
+/// with it, `org deploy`, `org status` and `org destroy` work on the OU's accounts, with the
+/// artifact buckets in the delegated administrator's account.
+#[test]
+fn org_deploy_from_a_delegated_administrator() {
+    let h = harness(BOOTSTRAP);
+    let management = fresh_account('9');
+    let admin = aws_of(h, &management, "us-east-1");
+    let Organization { ou, members, .. } = h.block_on(organization(&admin, 3, 2));
+    let delegate = members[2].clone();
+    h.block_on(async {
+        admin
+            .organizations
+            .register_delegated_administrator()
+            .account_id(&delegate)
+            .service_principal("member.org.stacksets.cloudformation.amazonaws.com")
+            .send()
+            .await
+            .expect("RegisterDelegatedAdministrator");
+    });
+    let dir = workdir("org-delegated");
+    let name = stack::unique_name("org-delegated");
+    let deploy = |extra: &[&str]| {
+        let mut args = vec![
+            "deploy",
+            "--ous",
+            &ou,
+            "--regions",
+            "us-east-1",
+            "--max-concurrent-percent",
+            "100",
+            "--yes",
+            "--bootstrap",
+            BOOTSTRAP,
+        ];
+        args.extend_from_slice(extra);
+        org_as(&dir, &delegate, &name, &args)
+    };
+
+    let out = deploy(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "account {delegate} is not the management account of its organization ({management})"
+        )) && stderr.contains("--call-as DELEGATED_ADMIN"),
+        "{}",
+        show(&out)
+    );
+    let status = json_of(&org_as(
+        &dir,
+        &delegate,
+        &name,
+        &["status", "--call-as", "DELEGATED_ADMIN", "--output", "json"],
+    ));
+    assert_eq!(status["status"], "absent", "nothing deployed: {status:#}");
+
+    let out = deploy(&["--call-as", "DELEGATED_ADMIN"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let status = json_of(&org_as(
+        &dir,
+        &delegate,
+        &name,
+        &["status", "--call-as", "DELEGATED_ADMIN", "--output", "json"],
+    ));
+    let instances = status["instances"].as_array().expect("instances");
+    assert_eq!(instances.len(), 2, "{status:#}");
+    for i in instances {
+        assert!(
+            members[..2].iter().any(|m| i["account"] == m.as_str()),
+            "{status:#}"
+        );
+        assert_eq!(i["status"], "CURRENT", "{status:#}");
+        assert_eq!(member_trunking(h, i).1, "enabled", "{status:#}");
+    }
+
+    let out = org_as(
+        &dir,
+        &delegate,
+        &name,
+        &[
+            "destroy",
+            "--yes",
+            "--call-as",
+            "DELEGATED_ADMIN",
+            "--output",
+            "json",
+        ],
+    );
+    let destroyed = json_of(&out);
+    assert_eq!(destroyed["instances_deleted"], 2, "{destroyed:#}");
+    assert_eq!(
+        destroyed["buckets_deleted"],
+        serde_json::json!([format!("enitrunk-org-{delegate}-us-east-1")]),
+        "{destroyed:#}"
+    );
+    for account in &members[..2] {
+        let left = member_stacks(h, &name, account, "us-east-1");
+        assert!(left.is_empty(), "{account} keeps {left:?}");
+    }
 }

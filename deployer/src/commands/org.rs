@@ -412,8 +412,14 @@ async fn deploy_steps(
             (accounts.clone(), None)
         }
         Targets::Ous(ous) => {
+            let (org_id, management) = organization(aws).await?;
+            if !delegated && management != admin {
+                return Err(Error::NotManagementAccount {
+                    account: admin.to_owned(),
+                    management,
+                });
+            }
             require_trusted_access(aws, delegated).await?;
-            let org_id = organization_id(aws).await?;
             (
                 accounts_of(aws, ous).await?,
                 Some(Readers::Organization(org_id)),
@@ -654,7 +660,8 @@ async fn require_trusted_access(aws: &Aws, delegated: bool) -> Result<(), Error>
     }
 }
 
-async fn organization_id(aws: &Aws) -> Result<String, Error> {
+/// The organization's id and its management account.
+async fn organization(aws: &Aws) -> Result<(String, String), Error> {
     let out = aws
         .organizations
         .describe_organization()
@@ -666,10 +673,17 @@ async fn organization_id(aws: &Aws) -> Result<String, Error> {
                 &e,
             )
         })?;
-    out.organization()
-        .and_then(|o| o.id())
-        .map(str::to_owned)
-        .ok_or_else(|| Error::aws_message("read the organization", "it has no id"))
+    let org = out.organization();
+    match (
+        org.and_then(|o| o.id()),
+        org.and_then(|o| o.master_account_id()),
+    ) {
+        (Some(id), Some(management)) => Ok((id.to_owned(), management.to_owned())),
+        _ => Err(Error::aws_message(
+            "read the organization",
+            "it has no id or management account",
+        )),
+    }
 }
 
 /// The accounts of some OUs and the OUs below them, for the preview: StackSets resolves the

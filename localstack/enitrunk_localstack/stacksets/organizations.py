@@ -9,7 +9,9 @@ every member account's management account (`organizations_backends.master_accoun
 
 from __future__ import annotations
 
+import json
 import logging
+from xml.etree import ElementTree
 
 LOG = logging.getLogger(__name__)
 
@@ -59,6 +61,53 @@ def is_delegated_admin(management: str, account: str) -> bool:
         if admin.account.id == account and STACKSETS_PRINCIPAL in admin.services:
             return True
     return False
+
+
+def is_any_delegated_admin(management: str, account: str) -> bool:
+    return any(admin.account.id == account for admin in _backend(management).admins)
+
+
+# Organizations API reference, "Reference: API operations by account"
+# (https://docs.aws.amazon.com/organizations/latest/APIReference/action-reference.html): the
+# read operations that "can be called only from the organization's management account or by a
+# member account that is a delegated administrator" (the write ones are management-only here).
+DELEGATED_READS = frozenset({
+    "DescribeAccount", "DescribeCreateAccountStatus", "DescribeHandshake", "DescribeOrganizationalUnit",
+    "DescribePolicy", "ListAccounts", "ListAccountsForParent", "ListAWSServiceAccessForOrganization",
+    "ListChildren", "ListCreateAccountStatus", "ListDelegatedAdministrators", "ListDelegatedServicesForAccount",
+    "ListHandshakesForOrganization", "ListOrganizationalUnitsForParent", "ListParents", "ListPolicies",
+    "ListPoliciesForTarget", "ListRoots", "ListTagsForResource", "ListTargetsForPolicy",
+})
+ACCESS_DENIED = "You don't have permissions to access this resource."
+
+
+def _member_of(account: str) -> str | None:
+    """The management account of the organization `account` is a member (not the management
+    account) of; None otherwise."""
+    management = management_account(account)
+    return management if management not in (None, account) else None
+
+
+def _json_error(response, code: str, message: str, status: int = 400) -> None:
+    # Organizations speaks JSON 1.1; its errors are JSON too.
+    response.status_code = status
+    response.headers["Content-Type"] = "application/x-amz-json-1.1"
+    response.set_data(json.dumps({"__type": code, "Message": message}).encode())
+
+
+def _xml_error_as_json(response) -> None:
+    """moto raises some Organizations errors (ParentNotFoundException, ...) as XML, which no
+    JSON client reads: the same code and message, as JSON."""
+    body = response.get_data()
+    if response.status_code < 400 or not body.lstrip().startswith(b"<"):
+        return
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return
+    code, message = root.findtext(".//Code"), root.findtext(".//Message")
+    if code:
+        _json_error(response, code, (message or "").strip(), response.status_code)
 
 
 def _parents(backend, node_id: str) -> list[str]:
@@ -116,8 +165,15 @@ def serve(chain, context, response) -> None:
         return
     from localstack.services.moto import dispatch_to_moto
 
+    operation = context.operation.name
+    member_of = _member_of(context.account_id)
+    if operation in DELEGATED_READS and member_of and not is_any_delegated_admin(member_of, context.account_id):
+        _json_error(response, "AccessDeniedException", ACCESS_DENIED)
+        chain.stop()
+        return
     answer = dispatch_to_moto(context)
     response.update_from(answer)
+    _xml_error_as_json(response)
     chain.stop()
     if context.operation.name == "MoveAccount" and answer.status_code == 200:
         request = context.service_request or {}
@@ -136,7 +192,24 @@ def install() -> None:
     from moto.organizations.models import FakeDelegatedAdministrator
 
     handlers.serve_custom_service_request_handlers.append(serve)
+    _delegated_reads_see_the_organization()
     # moto 5.1.54 refuses StackSets' principal in RegisterDelegatedAdministrator, which the user
     # guide registers (stacksets-orgs-delegated-admin: "--service-principal=member.org.stacksets.cloudformation.amazonaws.com").
     if STACKSETS_PRINCIPAL not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
         FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(STACKSETS_PRINCIPAL)
+
+
+def _delegated_reads_see_the_organization() -> None:
+    """moto answers each account from its own backend, where a member has no organization: a
+    delegated administrator's reads are answered from its management account's."""
+    from moto.organizations.responses import OrganizationsResponse
+
+    own = OrganizationsResponse.organizations_backend
+
+    def organizations_backend(self):
+        member_of = _member_of(self.current_account)
+        if member_of and self._get_action() in DELEGATED_READS and is_any_delegated_admin(member_of, self.current_account):
+            return _backends()[member_of][self.partition]
+        return own.fget(self)
+
+    OrganizationsResponse.organizations_backend = property(organizations_backend)
