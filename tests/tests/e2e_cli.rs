@@ -2274,3 +2274,79 @@ fn org_deploy_from_a_delegated_administrator() {
         assert!(left.is_empty(), "{account} keeps {left:?}");
     }
 }
+
+/// A changed config updates the stack set and its instances: `trunking.on_delete: Reset`
+/// reaches each account's stack as its `OnDelete` parameter, and `org deploy` says "updated".
+#[test]
+fn a_changed_config_updates_the_stack_set_and_its_instances() {
+    let h = harness(BOOTSTRAP);
+    let admin = fresh_account('7');
+    let member = fresh_account('2');
+    h.block_on(async {
+        administration_role(h, &admin).await;
+        execution_role(h, &member, &admin).await;
+    });
+    let dir = workdir("org-update");
+    let name = stack::unique_name("org-update");
+    let deploy = || {
+        org_as(
+            &dir,
+            &admin,
+            &name,
+            &[
+                "deploy",
+                "--accounts",
+                &member,
+                "--regions",
+                "us-east-1",
+                "--yes",
+                "--bootstrap",
+                BOOTSTRAP,
+                "--output",
+                "json",
+            ],
+        )
+    };
+    let on_delete = || {
+        let status = json_of(&org_as(
+            &dir,
+            &admin,
+            &name,
+            &["status", "--output", "json"],
+        ));
+        let instance = &status["instances"][0];
+        assert_eq!(instance["status"], "CURRENT", "{status:#}");
+        let stack_id = instance["stack_id"].as_str().unwrap().to_owned();
+        let cfn = aws_of(h, &member, "us-east-1").cfn;
+        h.block_on(async {
+            let stacks = cfn
+                .describe_stacks()
+                .stack_name(&stack_id)
+                .send()
+                .await
+                .unwrap();
+            stacks.stacks()[0]
+                .parameters()
+                .iter()
+                .find(|p| p.parameter_key() == Some("OnDelete"))
+                .and_then(|p| p.parameter_value())
+                .unwrap()
+                .to_owned()
+        })
+    };
+    assert_eq!(json_of(&deploy())["result"], "created");
+    assert_eq!(on_delete(), "Retain");
+
+    std::fs::write(dir.join("enitrunk.yaml"), "trunking:\n  on_delete: Reset\n").unwrap();
+    let updated = json_of(&deploy());
+    assert_eq!(updated["result"], "updated", "{updated:#}");
+    assert_eq!(
+        updated["operations"][0]["status"], "SUCCEEDED",
+        "{updated:#}"
+    );
+    assert_eq!(on_delete(), "Reset");
+    assert_eq!(json_of(&deploy())["result"], "unchanged");
+
+    let out = org_as(&dir, &admin, &name, &["destroy", "--yes"]);
+    assert!(out.status.success(), "{}", show(&out));
+}
