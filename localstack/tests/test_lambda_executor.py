@@ -2,6 +2,7 @@
 
 import json
 import re
+import threading
 import time
 
 from conftest import ENDPOINT, FUNCTIONS, allow, bootstrap_zip, create_function
@@ -149,3 +150,27 @@ def test_the_report_line_has_the_peak_memory_and_the_init_duration_of_a_fresh_en
     assert int(after["max_memory"]) >= int(alloc["max_memory"])  # the peak across the environment's invocations
     assert int(fresh["max_memory"]) < 96  # a new environment, a new peak
     assert int(timed_out["billed"]) >= 2000 and float(timed_out["duration"]) >= 2000
+
+
+def test_an_invocation_running_when_its_function_is_deleted_finishes_and_keeps_its_logs(client, role):
+    """As a custom resource's function is deleted by CloudFormation once it has answered, while its
+    invocation ends (localstack/README.md, `lambda_host/deletion.py`): the invocation runs to its
+    end and its log lines, to the REPORT, stay in the log group."""
+    name = create_function(client, role, bootstrap_zip(FUNCTIONS / "echo_bootstrap.py"), timeout=10)
+    lam = client("lambda")
+    outcome = {}
+
+    def run():
+        outcome["response"], outcome["body"] = invoke(lam, name, {"op": "sleep", "seconds": 3})
+
+    invocation = threading.Thread(target=run)
+    invocation.start()
+    time.sleep(1.5)
+    lam.delete_function(FunctionName=name)
+    invocation.join(timeout=20)
+    assert not invocation.is_alive()
+    assert "FunctionError" not in outcome["response"], outcome["body"]
+    assert outcome["body"]["event"] == {"op": "sleep", "seconds": 3}
+    (report,) = report_lines(client, name, 1)
+    assert REPORT.fullmatch(report), report
+    assert float(REPORT.fullmatch(report)["duration"]) >= 3000

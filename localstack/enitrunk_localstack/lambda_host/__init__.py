@@ -9,4 +9,5 @@
 - `report`: the REPORT line ending each invocation's log: duration, memory size, peak memory and
   init duration, as Lambda writes them.
 - `log_group`: a function's logs go to its `LoggingConfig.LogGroup`, as on Lambda.
+- `deletion`: a deleted function's running invocations finish and their logs are written.
 """
