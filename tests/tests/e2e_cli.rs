@@ -1588,6 +1588,21 @@ fn member_stacks(h: &Harness, name: &str, account: &str, region: &str) -> Vec<St
     })
 }
 
+/// Fails naming what is left unless no stack of stack set `name` is in any of `accounts` in
+/// any of `ORG_REGIONS`.
+fn assert_no_member_stacks<A: AsRef<str>>(h: &Harness, name: &str, accounts: &[A]) {
+    for account in accounts {
+        for region in ORG_REGIONS {
+            let left = member_stacks(h, name, account.as_ref(), region);
+            assert!(
+                left.is_empty(),
+                "{} {region} keeps {left:?}",
+                account.as_ref()
+            );
+        }
+    }
+}
+
 fn org(dir: &Path, name: &str, args: &[&str]) -> Output {
     let mut all = vec!["--local", "--stack-name", name, "org"];
     all.extend_from_slice(args);
@@ -1681,12 +1696,7 @@ fn org_deploy_turns_trunking_on_in_each_account_and_region_and_org_destroy_remov
         Some(2),
         "one artifact bucket per region: {destroyed:#}"
     );
-    for account in members {
-        for region in ORG_REGIONS {
-            let left = member_stacks(h, &name, account, region);
-            assert!(left.is_empty(), "{account} {region} keeps {left:?}");
-        }
-    }
+    assert_no_member_stacks(h, &name, &members);
     let status = json_of(&org(&dir, &name, &["status", "--output", "json"]));
     assert_eq!(status["status"], "absent", "{status:#}");
 }
@@ -1777,9 +1787,7 @@ fn an_account_without_the_execution_role_fails_with_its_reason_within_the_tolera
     }
     let out = org_as(&dir, &admin, &name, &["destroy", "--yes"]);
     assert!(out.status.success(), "{}", show(&out));
-    for region in ORG_REGIONS {
-        assert!(member_stacks(h, &name, &lacking, region).is_empty());
-    }
+    assert_no_member_stacks(h, &name, &[&lacking]);
 }
 
 /// `org status --output json` of a stack set in `management`'s account, polled until `done`
@@ -1953,19 +1961,11 @@ fn org_deploy_to_an_ou_reaches_the_accounts_that_join_it_later() {
     org_status_until(&dir, &management, &name, "removed", |all| {
         all.len() == 4 && all.iter().all(|i| i["account"] != leaving.as_str())
     });
-    for region in ORG_REGIONS {
-        let left = member_stacks(h, &name, leaving, region);
-        assert!(left.is_empty(), "{leaving} {region} keeps {left:?}");
-    }
+    assert_no_member_stacks(h, &name, &[leaving]);
 
     let out = org_as(&dir, &management, &name, &["destroy", "--yes"]);
     assert!(out.status.success(), "{}", show(&out));
-    for account in &members {
-        for region in ORG_REGIONS {
-            let left = member_stacks(h, &name, account, region);
-            assert!(left.is_empty(), "{account} {region} keeps {left:?}");
-        }
-    }
+    assert_no_member_stacks(h, &name, &members);
 }
 
 /// `templates/org-stackset.yaml` deployed as its header says, with plain CloudFormation from
@@ -2088,12 +2088,7 @@ fn the_org_stackset_template_deploys_with_plain_cloudformation() {
             "stack set {stack_set} is still there: {gone:?}"
         );
     });
-    for account in &members {
-        for region in ORG_REGIONS {
-            let left = member_stacks(h, &stack_set, account, region);
-            assert!(left.is_empty(), "{account} {region} keeps {left:?}");
-        }
-    }
+    assert_no_member_stacks(h, &stack_set, &members);
 }
 
 /// The artifact buckets are the administrator account's, shared by its stack sets: `org destroy`
