@@ -9,10 +9,11 @@ assignment failed with `InvalidStatusException` on the stopped environment.
 
 On Lambda, `DeleteFunction` deletes the function, its versions and aliases
 (https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html); the log group is
-CloudWatch Logs', and what the invocations wrote stays in it. The documentation does not say what happens to an
-invocation running when its function is deleted; we let it run to its end, bounded by the
-function's timeout, then stop the environments and deliver every queued log item. New invocations
-are refused from the moment of deletion, as LocalStack already does.
+CloudWatch Logs', and what the invocations wrote stays in it. The documentation does not say
+what happens to an invocation running when its function is deleted; we let it run to its end,
+bounded by the function's timeout, then stop the environments and deliver every queued log item.
+New invocations are refused from the moment of deletion, as LocalStack already does. When
+LocalStack itself stops, nothing waits: it stops every environment anyway.
 """
 
 from __future__ import annotations
@@ -49,14 +50,14 @@ class InFlight:
             if self._count == 0:
                 self._idle.notify_all()
 
-    def wait_idle(self, timeout_s: float) -> bool:
+    def wait_idle(self, timeout_s: float, give_up: threading.Event | None = None) -> bool:
         deadline = time.monotonic() + timeout_s
         with self._idle:
             while self._count > 0:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or (give_up is not None and give_up.is_set()):
                     return False
-                self._idle.wait(remaining)
+                self._idle.wait(min(remaining, 0.1))
         return True
 
 
@@ -70,6 +71,7 @@ def in_flight(manager) -> InFlight:
 
 @hooks.on_infra_start()
 def patch_function_deletion():
+    from localstack.runtime import events
     from localstack.services.lambda_.invocation.logs import QUEUE_SHUTDOWN, LogHandler
     from localstack.services.lambda_.invocation.version_manager import LambdaVersionManager
     from localstack.utils.patch import patch
@@ -89,12 +91,16 @@ def patch_function_deletion():
         # Refuse new invocations now; LocalStack's own stop sets it again.
         self.shutdown_event.set()
         timeout_s = float(self.function_version.config.timeout or 3) + STOP_MARGIN_S
-        if not in_flight(self).wait_idle(timeout_s):
+        # LocalStack stopping waits for this stop before it stops the environments: no waiting then.
+        finished = in_flight(self).wait_idle(timeout_s, give_up=events.infra_stopping)
+        if not finished and not events.infra_stopping.is_set():
             LOG.warning("stopping %s with an invocation still running after %.0fs", self.function_arn, timeout_s)
         fn(self)
 
     @patch(LogHandler.stop)
-    def stop_logs(_fn, self):
+    def stop_logs(fn, self):
+        if events.infra_stopping.is_set():
+            return fn(self)  # CloudWatch Logs is stopping too: nothing would take the logs
         # The shutdown pill goes behind what is queued, so the subscriber writes it all first;
         # LocalStack sets the shutdown event first, and the loop then leaves the rest unwritten.
         if self._thread:
