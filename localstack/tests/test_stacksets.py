@@ -585,6 +585,30 @@ def test_a_delegated_administrator_reads_the_organization_and_other_members_may_
     assert member.describe_organization()["Organization"]["MasterAccountId"] == o.management
 
 
+def test_only_the_management_account_changes_the_organization(organization, aws):
+    o = organization
+    delegate, other = o.members
+    o.orgs.register_delegated_administrator(
+        AccountId=delegate, ServicePrincipal="member.org.stacksets.cloudformation.amazonaws.com")
+    before = o.orgs.list_organizational_units_for_parent(ParentId=o.root)["OrganizationalUnits"]
+    for account in (delegate, other):
+        member = aws("organizations", account)
+        for call in (
+            lambda: member.create_organizational_unit(ParentId=o.root, Name="mine"),
+            lambda: member.move_account(AccountId=other, SourceParentId=o.root, DestinationParentId=o.apps),
+            lambda: member.register_delegated_administrator(AccountId=other, ServicePrincipal="guardduty.amazonaws.com"),
+            lambda: member.enable_aws_service_access(ServicePrincipal="guardduty.amazonaws.com"),
+        ):
+            with pytest.raises(ClientError) as e:
+                call()
+            assert e.value.response["Error"]["Code"] == "AccessDeniedException", (account, e.value.response)
+            assert e.value.response["Error"]["Message"] == "You don't have permissions to access this resource."
+    assert o.orgs.list_organizational_units_for_parent(ParentId=o.root)["OrganizationalUnits"] == before
+    assert [a["Id"] for a in o.orgs.list_accounts_for_parent(ParentId=o.root)["Accounts"] if a["Id"] == other] == [other]
+    admins = o.orgs.list_delegated_administrators()["DelegatedAdministrators"]
+    assert [a["Id"] for a in admins] == [delegate]
+
+
 def test_organizations_errors_are_json_with_their_code(organization):
     # moto raises ParentNotFoundException as XML; a JSON client read no code from it.
     with pytest.raises(ClientError) as e:

@@ -78,6 +78,15 @@ DELEGATED_READS = frozenset({
     "ListHandshakesForOrganization", "ListOrganizationalUnitsForParent", "ListParents", "ListPolicies",
     "ListPoliciesForTarget", "ListRoots", "ListTagsForResource", "ListTargetsForPolicy",
 })
+# The same page's "Operations you can call from only the organization's management account" (a
+# delegated administrator included: only an Organizations delegation policy, which the extension
+# does not have, lets one call some of them).
+MANAGEMENT_ONLY = frozenset({
+    "CancelHandshake", "CreateAccount", "CreateGovCloudAccount", "CreateOrganizationalUnit", "DeleteOrganization",
+    "DeleteOrganizationalUnit", "DeregisterDelegatedAdministrator", "DisableAWSServiceAccess", "EnableAllFeatures",
+    "EnableAWSServiceAccess", "InviteAccountToOrganization", "MoveAccount", "RegisterDelegatedAdministrator",
+    "RemoveAccountFromOrganization", "UpdateOrganizationalUnit",
+})
 ACCESS_DENIED = "You don't have permissions to access this resource."
 
 
@@ -167,7 +176,10 @@ def serve(chain, context, response) -> None:
 
     operation = context.operation.name
     member_of = _member_of(context.account_id)
-    if operation in DELEGATED_READS and member_of and not is_any_delegated_admin(member_of, context.account_id):
+    refused = operation in MANAGEMENT_ONLY or (
+        operation in DELEGATED_READS and not is_any_delegated_admin(member_of or "", context.account_id)
+    )
+    if member_of and refused:
         _json_error(response, "AccessDeniedException", ACCESS_DENIED)
         chain.stop()
         return
