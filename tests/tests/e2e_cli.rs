@@ -2091,18 +2091,24 @@ fn the_org_stackset_template_deploys_with_plain_cloudformation() {
     assert_no_member_stacks(h, &stack_set, &members);
 }
 
+/// A fresh administrator account with `AWSCloudFormationStackSetAdministrationRole` and a fresh
+/// member account with the execution role that trusts it, as AWS documents them.
+fn admin_and_member(h: &Harness, admin_first: char, member_first: char) -> (String, String) {
+    let (admin, member) = (fresh_account(admin_first), fresh_account(member_first));
+    h.block_on(async {
+        administration_role(h, &admin).await;
+        execution_role(h, &member, &admin).await;
+    });
+    (admin, member)
+}
+
 /// The artifact buckets are the administrator account's, shared by its stack sets: `org destroy`
 /// of one keeps them while another uses them (its updates and auto-deployments read them), and
 /// the last one's destroy deletes them.
 #[test]
 fn org_destroy_keeps_the_artifact_buckets_while_another_stack_set_uses_them() {
     let h = harness(BOOTSTRAP);
-    let admin = fresh_account('8');
-    let member = fresh_account('3');
-    h.block_on(async {
-        administration_role(h, &admin).await;
-        execution_role(h, &member, &admin).await;
-    });
+    let (admin, member) = admin_and_member(h, '8', '3');
     let dir = workdir("org-shared-buckets");
     let (first, second) = (
         stack::unique_name("org-first"),
@@ -2275,12 +2281,7 @@ fn org_deploy_from_a_delegated_administrator() {
 #[test]
 fn a_changed_config_updates_the_stack_set_and_its_instances() {
     let h = harness(BOOTSTRAP);
-    let admin = fresh_account('7');
-    let member = fresh_account('2');
-    h.block_on(async {
-        administration_role(h, &admin).await;
-        execution_role(h, &member, &admin).await;
-    });
+    let (admin, member) = admin_and_member(h, '7', '2');
     let dir = workdir("org-update");
     let name = stack::unique_name("org-update");
     let deploy = || {

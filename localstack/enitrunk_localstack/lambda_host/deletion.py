@@ -61,14 +61,6 @@ class InFlight:
         return True
 
 
-def in_flight(manager) -> InFlight:
-    # Set in __init__ by the patch below; managers made before it (none at infra start) get one here.
-    tracker = getattr(manager, "_enitrunk_in_flight", None)
-    if tracker is None:
-        tracker = manager._enitrunk_in_flight = InFlight()
-    return tracker
-
-
 @hooks.on_infra_start()
 def patch_function_deletion():
     from localstack.runtime import events
@@ -83,7 +75,7 @@ def patch_function_deletion():
 
     @patch(LambdaVersionManager.invoke)
     def invoke(fn, self, *args, **kwargs):
-        with in_flight(self):
+        with self._enitrunk_in_flight:
             return fn(self, *args, **kwargs)
 
     @patch(LambdaVersionManager.stop)
@@ -92,7 +84,7 @@ def patch_function_deletion():
         self.shutdown_event.set()
         timeout_s = float(self.function_version.config.timeout or 3) + STOP_MARGIN_S
         # LocalStack stopping waits for this stop before it stops the environments: no waiting then.
-        finished = in_flight(self).wait_idle(timeout_s, give_up=events.infra_stopping)
+        finished = self._enitrunk_in_flight.wait_idle(timeout_s, give_up=events.infra_stopping)
         if not finished and not events.infra_stopping.is_set():
             LOG.warning("stopping %s with an invocation still running after %.0fs", self.function_arn, timeout_s)
         fn(self)

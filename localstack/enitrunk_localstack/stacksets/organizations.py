@@ -176,10 +176,10 @@ def serve(chain, context, response) -> None:
 
     operation = context.operation.name
     member_of = _member_of(context.account_id)
-    refused = operation in MANAGEMENT_ONLY or (
-        operation in DELEGATED_READS and not is_any_delegated_admin(member_of or "", context.account_id)
-    )
-    if member_of and refused:
+    if member_of and (
+        operation in MANAGEMENT_ONLY
+        or (operation in DELEGATED_READS and not is_any_delegated_admin(member_of, context.account_id))
+    ):
         _json_error(response, "AccessDeniedException", ACCESS_DENIED)
         chain.stop()
         return
